@@ -1,0 +1,59 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let upcoming: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "spp-hookd",
+    products: [
+        .executable(name: "spp-hookd", targets: ["spp-hookd"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // accept4 and friends that need _GNU_SOURCE.
+        .target(name: "CShims"),
+        // Pure core: HTTP/1.1 parsing, JSON, envelopes, classification, config. No I/O.
+        .target(name: "SPPHookCore"),
+        // I/O edge: sockets, Dispatch, the durable event log, hashing.
+        .target(
+            name: "SPPHookServer",
+            dependencies: [
+                "SPPHookCore", "COpenSSL", "CShims",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "spp-hookd",
+            dependencies: [
+                "SPPHookCore", "SPPHookServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.embedInCode("default-config.json")]
+        ),
+        .testTarget(name: "SPPHookCoreTests", dependencies: ["SPPHookCore"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "SPPHookdTests",
+            dependencies: [
+                "SPPHookCore", "SPPHookServer", "spp-hookd",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+    ]
+)
+
+for target in package.targets where target.type != .system && target.name != "CShims" {
+    target.swiftSettings = (target.swiftSettings ?? []) + upcoming
+}

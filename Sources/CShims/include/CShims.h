@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: MIT
+#ifndef SPP_HOOKD_CSHIMS_H
+#define SPP_HOOKD_CSHIMS_H
+
+/// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC, which Glibc's Swift overlay does not
+/// export (it needs _GNU_SOURCE). Atomic close-on-exec matters once hooks are spawned.
+int spp_accept_nonblocking_cloexec(int listener);
+
+#endif

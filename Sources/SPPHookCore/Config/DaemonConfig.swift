@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+
+/// The daemon's configuration, decoded and validated once, then frozen.
+public struct DaemonConfig: Sendable, Equatable {
+    public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+        /// `host:port`, `[v6]:port`.
+        public init?(parsing text: String) {
+            let hostPart: Substring
+            let portPart: Substring
+            if text.hasPrefix("[") {
+                guard let close = text.firstIndex(of: "]") else { return nil }
+                hostPart = text[text.index(after: text.startIndex)..<close]
+                let after = text[text.index(after: close)...]
+                guard after.hasPrefix(":") else { return nil }
+                portPart = after.dropFirst()
+            } else {
+                guard let colon = text.lastIndex(of: ":") else { return nil }
+                hostPart = text[..<colon]
+                guard !hostPart.contains(":") else { return nil }
+                portPart = text[text.index(after: colon)...]
+            }
+            guard !hostPart.isEmpty, let port = Int(portPart), (0...65535).contains(port) else { return nil }
+            host = String(hostPart)
+            self.port = port
+        }
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    public struct Endpoint: Sendable, Equatable {
+        public var name: String
+        public var path: String
+        public var tokens: [SecretReference]
+    }
+
+    /// Connection and size limits. Defaults suit SPP (small JSON bodies, few clients).
+    public struct Limits: Sendable, Equatable {
+        public var maxBodyBytes = 1_048_576
+        public var maxHeaderBytes = 16_384
+        public var maxHeaderCount = 100
+        public var maxConnections = 1024
+        public var headerTimeoutSeconds = 10
+        public var bodyTimeoutSeconds = 30
+        public var idleTimeoutSeconds = 75
+
+        public init() {}
+
+        public var parserLimits: HTTPParserLimits {
+            HTTPParserLimits(
+                maxRequestLineBytes: min(8192, maxHeaderBytes), maxHeaderBytes: maxHeaderBytes,
+                maxHeaderCount: maxHeaderCount, maxBodyBytes: maxBodyBytes)
+        }
+    }
+
+    public var listen: ListenAddress
+    public var dataDir: String
+    public var endpoints: [Endpoint]
+    public var classify: [String: EventCategory]
+    public var limits: Limits
+    public var dedupWindowSeconds: Int
+
+    public var classifier: EventClassifier { EventClassifier(overrides: classify) }
+}

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+
+/// SPP's webhook envelope `{"event","created","token","data"}`, decoded from a request body.
+///
+/// Decoding happens in two steps so that authentication comes before any validation
+/// whose error message could tell an unauthenticated caller something:
+/// ``parseBody(_:contentType:)`` (400 when the body is not an object at all), then the
+/// caller checks ``presentedToken(in:)``, then ``init(validating:)`` (400 for a bad envelope).
+public struct WebhookEnvelope: Sendable, Equatable {
+    /// `resource.action`, e.g. `order.created`.
+    public var event: String
+    /// SPP's `created` (Unix seconds), when present.
+    public var created: Int64?
+    /// The body as received, minus `token`: what is stored and forwarded.
+    public var payload: JSONObject
+
+    public static let maxEventNameLength = 200
+
+    /// Parses a JSON or form-encoded body into an object.
+    public static func parseBody(_ body: [UInt8], contentType: String?) throws(EnvelopeError) -> JSONObject {
+        let mediaType = contentType.map { ct in
+            ct.split(separator: ";", maxSplits: 1).first.map { $0.trimmingOWS().lowercasedASCII() } ?? ""
+        }
+        // A body whose first non-blank byte is "{" is JSON whatever the label says (curl -d
+        // labels JSON as a form); otherwise the label decides, and SPP's default is JSON.
+        let looksLikeJSON = body.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{")
+        let isForm: Bool
+        switch mediaType {
+        case _ where looksLikeJSON: isForm = false
+        case "application/x-www-form-urlencoded": isForm = true
+        case .some(let m) where m == "application/json" || m.hasSuffix("+json") || m == "text/json": isForm = false
+        default: isForm = !body.isEmpty
+        }
+        if isForm {
+            return try FormDecoder.decode(body)
+        }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(body)
+        } catch {
+            throw .invalidJSON(error)
+        }
+        guard case .object(let object) = value else { throw .notAnObject }
+        return object
+    }
+
+    /// The `token` the sender presented, if it is a string.
+    public static func presentedToken(in object: JSONObject) -> String? {
+        object["token"]?.stringValue
+    }
+
+    /// Validates the envelope fields of an authenticated body and strips its token.
+    public init(validating object: JSONObject) throws(EnvelopeError) {
+        guard let eventValue = object["event"] else { throw .missingField("event") }
+        guard case .string(let event) = eventValue else { throw .wrongType("event", expected: "string") }
+        guard !event.isEmpty, event.utf8.count <= Self.maxEventNameLength,
+            event.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+        else { throw .invalidEventName }
+        self.event = event
+        switch object["created"] {
+        case nil, .null?:
+            created = nil
+        case .number(let n)?:
+            guard let v = Int64(n) else { throw .wrongType("created", expected: "integer Unix seconds") }
+            created = v
+        case .string(let s)?:
+            guard let v = Int64(s) else { throw .wrongType("created", expected: "integer Unix seconds") }
+            created = v
+        case .some:
+            throw .wrongType("created", expected: "integer Unix seconds")
+        }
+        payload = object.removing("token")
+    }
+}
+
+/// Why a body is not an acceptable SPP envelope (all answered 400, except as noted).
+public enum EnvelopeError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidJSON(JSONParseError)
+    case notAnObject
+    case invalidForm(String)
+    case missingField(String)
+    case wrongType(String, expected: String)
+    case invalidEventName
+
+    public var description: String {
+        switch self {
+        case .invalidJSON(let e): "malformed JSON: \(e)"
+        case .notAnObject: "body must be a JSON object"
+        case .invalidForm(let why): "malformed form body: \(why)"
+        case .missingField(let f): "missing field '\(f)'"
+        case .wrongType(let f, let expected): "field '\(f)' must be \(expected)"
+        case .invalidEventName: "field 'event' must be a non-empty name of printable ASCII (at most 200 bytes)"
+        }
+    }
+}

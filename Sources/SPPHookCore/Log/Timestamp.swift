@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+
+/// A wall-clock instant in milliseconds since the Unix epoch, formatted as RFC 3339 UTC
+/// (`2026-11-23T16:21:10.123Z`) without Foundation.
+public struct Timestamp: Sendable, Equatable, Comparable, Hashable {
+    public var millisecondsSinceEpoch: Int64
+
+    public init(millisecondsSinceEpoch: Int64) {
+        self.millisecondsSinceEpoch = millisecondsSinceEpoch
+    }
+
+    public static func < (a: Timestamp, b: Timestamp) -> Bool { a.millisecondsSinceEpoch < b.millisecondsSinceEpoch }
+
+    public var rfc3339: String {
+        let ms = millisecondsSinceEpoch
+        let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+        let millis = Int(ms - seconds * 1000)
+        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        let secOfDay = Int(seconds - days * 86400)
+        let (y, m, d) = Self.civil(fromDays: days)
+        func pad(_ v: Int, _ n: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, n - s.count)) + s
+        }
+        return "\(pad(Int(y), 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secOfDay / 3600, 2)):\(pad(secOfDay / 60 % 60, 2)):"
+            + "\(pad(secOfDay % 60, 2)).\(pad(millis, 3))Z"
+    }
+
+    /// Parses the exact form ``rfc3339`` writes (`YYYY-MM-DDTHH:MM:SS.mmmZ`).
+    public init?(rfc3339 s: String) {
+        let b = Array(s.utf8)
+        guard b.count == 24, b[4] == 0x2D, b[7] == 0x2D, b[10] == UInt8(ascii: "T"), b[13] == 0x3A, b[16] == 0x3A,
+            b[19] == 0x2E, b[23] == UInt8(ascii: "Z")
+        else { return nil }
+        func num(_ r: Range<Int>) -> Int? {
+            var v = 0
+            for i in r {
+                guard b[i] >= 0x30 && b[i] <= 0x39 else { return nil }
+                v = v * 10 + Int(b[i] - 0x30)
+            }
+            return v
+        }
+        guard let y = num(0..<4), let mo = num(5..<7), let d = num(8..<10), let h = num(11..<13),
+            let mi = num(14..<16), let se = num(17..<19), let ms = num(20..<23),
+            (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, se < 61
+        else { return nil }
+        let days = Self.days(fromCivil: Int64(y), mo, d)
+        millisecondsSinceEpoch = ((days * 86400) + Int64(h * 3600 + mi * 60 + se)) * 1000 + Int64(ms)
+    }
+
+    // Howard Hinnant's civil-from-days and days-from-civil algorithms.
+    static func civil(fromDays z0: Int64) -> (Int64, Int, Int) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = Int(doy - (153 * mp + 2) / 5 + 1)
+        let m = Int(mp < 10 ? mp + 3 : mp - 9)
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+
+    static func days(fromCivil y0: Int64, _ m: Int, _ d: Int) -> Int64 {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = Int64(m > 2 ? m - 3 : m + 9)
+        let doy = (153 * mp + 2) / 5 + Int64(d) - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+}

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: MIT
+import Dispatch
+import Glibc
+import Logging
+import SPPHookCore
+
+/// One client connection: a Dispatch read source feeding the push parser, one request in
+/// flight at a time (pipelined requests wait in the parser's buffer, so responses keep
+/// their order), a write source only while the socket is full, and one timer for the
+/// current phase's deadline.
+///
+/// All mutable state is confined to `queue`; that is what makes the `@unchecked Sendable`
+/// sound. Handlers call back from other threads only through `queue.async`.
+final class Connection: @unchecked Sendable {
+    private enum Phase {
+        case idle  // between requests
+        case head  // a request has started; its head is incomplete
+        case body  // head complete, body being read
+        case handling  // the handler has the request
+        case writing  // a response is being sent
+        case lingering  // error sent; draining input before close
+        case closed
+    }
+
+    let fd: Int32
+    let queue: DispatchQueue
+    private let readSource: any DispatchSourceRead
+    private let writeSource: any DispatchSourceWrite
+    private let timer: any DispatchSourceTimer
+    private var readSuspended = false
+    private var writeSuspended = true
+    private var parser: HTTPRequestParser
+    private let handler: any HTTPRequestHandler
+    private let timeouts: ConnectionTimeouts
+    private let logger: Logger
+    private let onClose: @Sendable () -> Void
+    private var phase = Phase.idle
+    private var output: [UInt8] = []
+    private var outputOffset = 0
+    private var closeAfterWrite = false
+    private var peerClosed = false
+    private var draining = false
+    private var pendingCancels = 2
+    private var isFirstRequest = true
+
+    init(
+        fd: Int32, queue: DispatchQueue, limits: HTTPParserLimits, timeouts: ConnectionTimeouts,
+        handler: any HTTPRequestHandler, logger: Logger, onClose: @escaping @Sendable () -> Void
+    ) {
+        self.fd = fd
+        self.queue = queue
+        self.parser = HTTPRequestParser(limits: limits)
+        self.handler = handler
+        self.timeouts = timeouts
+        self.logger = logger
+        self.onClose = onClose
+        readSource = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+        writeSource = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
+        timer = DispatchSource.makeTimerSource(queue: queue)
+    }
+
+    func start() {
+        readSource.setEventHandler { [self] in onReadable() }
+        writeSource.setEventHandler { [self] in flush() }
+        let cancelled: @Sendable () -> Void = { [self] in
+            pendingCancels -= 1
+            if pendingCancels == 0 {
+                Glibc.close(fd)
+                onClose()
+            }
+        }
+        readSource.setCancelHandler(handler: cancelled)
+        writeSource.setCancelHandler(handler: cancelled)
+        timer.setEventHandler { [self] in onTimeout() }
+        // A fresh connection gets the header timeout: opening sockets and sending nothing
+        // is the cheapest slow-client attack.
+        arm(timeouts.header)
+        timer.resume()
+        readSource.resume()
+    }
+
+    /// Graceful shutdown: close when idle, or right after the response in flight.
+    func drain() {
+        draining = true
+        switch phase {
+        case .idle: close()
+        default: break
+        }
+    }
+
+    // MARK: Reading
+
+    private func onReadable() {
+        if phase == .closed { return }
+        var count: Int?
+        var failed = false
+        withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 8) { buffer in
+            do {
+                count = try Socket.read(fd, into: buffer)
+                if let n = count, n > 0, phase != .lingering {
+                    parser.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                }
+            } catch {
+                failed = true
+            }
+        }
+        if failed { return close() }
+        guard let n = count else { return }  // spurious wake-up
+        if n == 0 {
+            peerClosed = true
+            suspendReading()
+            if phase == .lingering { return close() }
+            if phase == .idle || phase == .head || phase == .body { return process() }
+            return  // handling/writing: finish the response, then close
+        }
+        if phase == .lingering { return }
+        process()
+    }
+
+    /// Parses what is buffered and acts on it. Runs only when no request is in flight.
+    private func process() {
+        while true {
+            switch phase {
+            case .handling, .writing, .lingering, .closed: return
+            case .idle, .head, .body: break
+            }
+            let event: HTTPRequestParser.Event?
+            do {
+                event = try parser.next()
+            } catch {
+                logger.debug("bad request", metadata: ["reason": "\(error.reason)"])
+                return respondAndLinger(.error(error.status, error.reason))
+            }
+            guard let event else {
+                return awaitMoreInput()
+            }
+            switch event {
+            case .head(let head):
+                phase = .body
+                arm(timeouts.body)
+                if head.framing != .none {
+                    if let early = handler.precheck(head) {
+                        return respondAndLinger(early, headOnly: head.method == "HEAD")
+                    }
+                    if head.expectContinue {
+                        output.append(contentsOf: HTTPResponse.continueBytes)
+                        flush()
+                        if phase == .closed { return }
+                    }
+                }
+            case .request(let request):
+                phase = .handling
+                isFirstRequest = false
+                disarm()
+                suspendReading()
+                let head = request.head
+                let close = !head.keepAlive || head.upgradeRequested
+                let headOnly = head.method == "HEAD"
+                handler.handle(request) { [self] response in
+                    queue.async { self.send(response, close: close, headOnly: headOnly) }
+                }
+            }
+        }
+    }
+
+    private func awaitMoreInput() {
+        if peerClosed {
+            // Nothing more will arrive; a partial request can never complete.
+            return close()
+        }
+        if parser.isIdle {
+            if phase != .idle {
+                phase = .idle
+                arm(isFirstRequest ? timeouts.header : timeouts.idle)
+            }
+            if draining { return close() }
+        } else if phase == .idle {
+            phase = parser.isReadingBody ? .body : .head
+            arm(parser.isReadingBody ? timeouts.body : timeouts.header)
+        }
+        resumeReading()
+    }
+
+    // MARK: Writing
+
+    private func send(_ response: HTTPResponse, close: Bool, headOnly: Bool) {
+        guard phase == .handling else { return }
+        let closing = close || draining || peerClosed
+        phase = .writing
+        closeAfterWrite = closing
+        output.append(contentsOf: response.serialized(close: closing, headOnly: headOnly))
+        arm(timeouts.body)
+        flush()
+    }
+
+    /// An error response, then a lingering close: stop parsing, send, half-close, and
+    /// drain input for a moment so the client reads the response rather than a reset.
+    private func respondAndLinger(_ response: HTTPResponse, headOnly: Bool = false) {
+        phase = .writing
+        closeAfterWrite = true
+        output.append(contentsOf: response.serialized(close: true, headOnly: headOnly))
+        arm(timeouts.body)
+        flush()
+    }
+
+    private func flush() {
+        while outputOffset < output.count {
+            let sent: Int?
+            do {
+                let offset = outputOffset
+                sent = try Socket.send(fd, output, from: offset)
+            } catch {
+                return close()
+            }
+            guard let sent else {
+                if writeSuspended {
+                    writeSuspended = false
+                    writeSource.resume()
+                }
+                return
+            }
+            outputOffset += sent
+        }
+        output.removeAll(keepingCapacity: output.capacity <= 64 * 1024)
+        outputOffset = 0
+        if !writeSuspended {
+            writeSuspended = true
+            writeSource.suspend()
+        }
+        guard phase == .writing else { return }  // an interim 100 Continue
+        if closeAfterWrite { return linger() }
+        phase = .idle
+        arm(timeouts.idle)
+        process()
+    }
+
+    private func linger() {
+        shutdown(fd, Int32(SHUT_WR))
+        if peerClosed { return close() }
+        phase = .lingering
+        arm(timeouts.linger)
+        resumeReading()
+    }
+
+    // MARK: Timeouts and closing
+
+    private func onTimeout() {
+        switch phase {
+        case .head, .body:
+            logger.debug("request timed out")
+            respondAndLinger(.error(408, "request timed out"))
+        case .idle, .writing, .lingering:
+            close()
+        case .handling, .closed:
+            break
+        }
+    }
+
+    private func arm(_ seconds: Double) {
+        timer.schedule(deadline: .now() + seconds, leeway: .milliseconds(100))
+    }
+
+    private func disarm() {
+        timer.schedule(deadline: .distantFuture)
+    }
+
+    private func suspendReading() {
+        if !readSuspended {
+            readSuspended = true
+            readSource.suspend()
+        }
+    }
+
+    private func resumeReading() {
+        if readSuspended && !peerClosed {
+            readSuspended = false
+            readSource.resume()
+        }
+    }
+
+    func close() {
+        guard phase != .closed else { return }
+        phase = .closed
+        timer.cancel()
+        if readSuspended {
+            readSuspended = false
+            readSource.resume()
+        }
+        if writeSuspended {
+            writeSuspended = false
+            writeSource.resume()
+        }
+        readSource.cancel()
+        writeSource.cancel()
+    }
+}

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+import Dispatch
+import Glibc
+public import Logging
+public import SPPHookCore
+import Synchronization
+
+/// The append-only JSON Lines event log, `<dataDir>/events.jsonl`.
+///
+/// Invariant: an ``Outcome/stored(seq:)`` is reported only after the event's line was
+/// written and `fdatasync` returned success. Appends from concurrent requests are grouped
+/// (group commit): while one batch is being synced, the next accumulates, so one sync
+/// serves many requests. A batch whose write or sync fails is cut off the file again and
+/// every request in it is told ``Outcome/unavailable(_:)`` (answered 503).
+public final class EventLog: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        case stored(seq: UInt64)
+        case duplicate(seq: UInt64, category: EventCategory)
+        case unavailable(String)
+    }
+
+    public typealias Completion = @Sendable (Outcome) -> Void
+
+    /// What start-up found in the existing log.
+    public struct Recovery: Sendable, Equatable {
+        public var lines = 0
+        public var lastSeq: UInt64 = 0
+        /// Bytes cut off the end (a torn last line after a crash), saved to `savedTo`.
+        public var tornBytes: Int64 = 0
+        public var savedTo: String?
+        /// Valid-looking lines found after the first bad one (a sign of corruption, not a crash).
+        public var validLinesAfterDamage = 0
+        public var dedupEntries = 0
+    }
+
+    private enum Item {
+        case new(seq: UInt64, key: DedupIndex.Key?, tail: [UInt8], completion: Completion)
+        case duplicate(key: DedupIndex.Key, completion: Completion)
+    }
+
+    private struct State: ~Copyable {
+        var lastSeq: UInt64
+        var dedup: DedupIndex
+        var batch: [Item] = []
+        var flushing = false
+    }
+
+    private struct Writer: ~Copyable {
+        let file: any AppendFile
+        var durableSize: Int64
+        /// A failed batch could not be cut off; nothing more is appended until it is.
+        var needsRepair = false
+    }
+
+    public let path: String
+    public let recovery: Recovery
+    private let state: Mutex<State>
+    private let writer: Mutex<Writer>
+    private let queue = DispatchQueue(label: "spp-hookd.event-log", qos: .userInitiated)
+    private let logger: Logger
+
+    /// Opens `<directory>/events.jsonl`, creating the directory and file as needed,
+    /// repairs a torn tail and rebuilds the dedup index from the window's events.
+    public convenience init(
+        directory: String, dedupWindowSeconds: Int, clock: any WallClock, logger: Logger
+    ) throws(IOError) {
+        try makeDirectories(directory)
+        let path = directory + "/events.jsonl"
+        let (file, created) = try POSIXAppendFile.open(path)
+        if created { syncDirectory(directory) }
+        try self.init(file: file, path: path, dedupWindowSeconds: dedupWindowSeconds, clock: clock, logger: logger)
+    }
+
+    /// Opens the log on an injected file (tests use a failing one).
+    public init(
+        file: any AppendFile, path: String, dedupWindowSeconds: Int, clock: any WallClock, logger: Logger
+    ) throws(IOError) {
+        self.path = path
+        self.logger = logger
+        var dedup = DedupIndex(windowSeconds: dedupWindowSeconds)
+        let recovery = try Self.recover(file: file, path: path, dedup: &dedup, now: clock.now(), logger: logger)
+        self.recovery = recovery
+        self.state = Mutex(State(lastSeq: recovery.lastSeq, dedup: dedup))
+        self.writer = Mutex(Writer(file: file, durableSize: try file.size()))
+    }
+
+    /// Queues an event line; `completion` runs once its fate is known (on the log's queue).
+    /// - Parameters:
+    ///   - id: the dedup key / event id.
+    ///   - tail: ``EventRecord/tail(id:receivedAt:endpoint:category:event:created:payload:)``.
+    public func append(
+        id: String, category: EventCategory, receivedAt: Timestamp, tail: [UInt8], completion: @escaping Completion
+    ) {
+        let key = DedupIndex.Key(id: id)
+        var startFlush = false
+        let immediate: Outcome? = state.withLock { s in
+            s.dedup.expire(now: receivedAt.millisecondsSinceEpoch)
+            if let key, let entry = s.dedup[key] {
+                if entry.durable { return .duplicate(seq: entry.seq, category: entry.category) }
+                // The original is still on its way to disk: answer once it is.
+                s.batch.append(.duplicate(key: key, completion: completion))
+            } else {
+                s.lastSeq += 1
+                if let key {
+                    s.dedup.insert(key, .init(seq: s.lastSeq, atMs: receivedAt.millisecondsSinceEpoch, category: category, durable: false))
+                }
+                s.batch.append(.new(seq: s.lastSeq, key: key, tail: tail, completion: completion))
+            }
+            if !s.flushing {
+                s.flushing = true
+                startFlush = true
+            }
+            return nil
+        }
+        if let immediate {
+            completion(immediate)
+        } else if startFlush {
+            queue.async { self.flushLoop() }
+        }
+    }
+
+    /// The highest sequence number assigned so far.
+    public var lastSeq: UInt64 { state.withLock { $0.lastSeq } }
+
+    /// Waits until every queued append has completed.
+    public func drain() {
+        while true {
+            queue.sync {}
+            if state.withLock({ !$0.flushing && $0.batch.isEmpty }) { return }
+        }
+    }
+
+    private func flushLoop() {
+        while true {
+            let items: [Item]? = state.withLock { s in
+                if s.batch.isEmpty {
+                    s.flushing = false
+                    return nil
+                }
+                defer { s.batch = [] }
+                return s.batch
+            }
+            guard let items else { return }
+            var bytes: [UInt8] = []
+            for case .new(let seq, _, let tail, _) in items {
+                bytes.append(contentsOf: EventRecord.head(seq: seq))
+                bytes.append(contentsOf: tail)
+            }
+            let failure = writer.withLock { w in Self.write(bytes, to: &w, logger: logger) }
+            var outcomes: [(Completion, Outcome)] = []
+            state.withLock { s in
+                for item in items {
+                    switch item {
+                    case .new(let seq, let key, _, let completion):
+                        if let failure {
+                            if let key { s.dedup.remove(key, seq: seq) }
+                            outcomes.append((completion, .unavailable(failure)))
+                        } else {
+                            if let key { s.dedup.markDurable(key, seq: seq) }
+                            outcomes.append((completion, .stored(seq: seq)))
+                        }
+                    case .duplicate(let key, let completion):
+                        if let e = s.dedup[key], e.durable {
+                            outcomes.append((completion, .duplicate(seq: e.seq, category: e.category)))
+                        } else {
+                            outcomes.append((completion, .unavailable(failure ?? "the original delivery was not stored")))
+                        }
+                    }
+                }
+            }
+            for (completion, outcome) in outcomes { completion(outcome) }
+        }
+    }
+
+    /// Writes and syncs one batch. Returns nil on success, or why it failed (after cutting
+    /// the partial batch off the file so no unacknowledged bytes stay in front of later lines).
+    private static func write(_ bytes: [UInt8], to w: inout Writer, logger: Logger) -> String? {
+        if bytes.isEmpty { return nil }
+        do throws(IOError) {
+            if w.needsRepair {
+                try w.file.truncate(to: w.durableSize)
+                try w.file.sync()
+                w.needsRepair = false
+                logger.notice("event log repaired; accepting events again", metadata: ["size": "\(w.durableSize)"])
+            }
+            try w.file.append(bytes)
+            try w.file.sync()
+            w.durableSize += Int64(bytes.count)
+            return nil
+        } catch {
+            logger.error("event log write failed; answering 503", metadata: ["error": "\(error)"])
+            do throws(IOError) {
+                try w.file.truncate(to: w.durableSize)
+                try w.file.sync()
+            } catch {
+                w.needsRepair = true
+                logger.critical("could not cut a failed batch off the event log", metadata: ["error": "\(error)"])
+            }
+            return "event log unavailable: \(error)"
+        }
+    }
+}

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: MIT
+import Glibc
+
+/// Reads a whole (small) file, such as the configuration.
+public func readWholeFile(_ path: String, limit: Int = 16 << 20) throws(IOError) -> [UInt8] {
+    let fd = try sys("open(\(path))") { open(path, O_RDONLY | O_CLOEXEC) }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while bytes.count <= limit {
+        let n = try sys("read(\(path))") { buffer.withUnsafeMutableBytes { p in read(fd, p.baseAddress, p.count) } }
+        if n == 0 { return bytes }
+        bytes.append(contentsOf: buffer[0..<n])
+    }
+    throw IOError(errno: EFBIG, function: "read(\(path))")
+}
+
+public func fileExists(_ path: String) -> Bool {
+    access(path, F_OK) == 0
+}

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+import Glibc
+public import SPPHookCore
+
+/// Resolves ``SecretReference`` values at start-up: environment, files, systemd credentials.
+public struct SecretResolver: Sendable {
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        /// The reference points at nothing (an unset variable, a missing credential).
+        case absent(String)
+        /// The reference points at something unusable (unreadable or empty file).
+        case unusable(String)
+
+        public var description: String {
+            switch self {
+            case .absent(let s), .unusable(let s): s
+            }
+        }
+    }
+
+    public var environment: [String: String]
+
+    public init(environment: [String: String]) {
+        self.environment = environment
+    }
+
+    /// The process environment.
+    public static func processEnvironment() -> [String: String] {
+        var env: [String: String] = [:]
+        var p = environ
+        while let entry = p.pointee {
+            let s = String(cString: entry)
+            if let eq = s.firstIndex(of: "=") {
+                env[String(s[..<eq])] = String(s[s.index(after: eq)...])
+            }
+            p += 1
+        }
+        return env
+    }
+
+    public func resolve(_ ref: SecretReference) -> Result<String, Failure> {
+        switch ref {
+        case .literal(let s):
+            return .success(s)
+        case .environment(let name):
+            guard let v = environment[name], !v.isEmpty else { return .failure(.absent("environment variable \(name) is not set")) }
+            return .success(v)
+        case .file(let path):
+            return Self.firstLine(of: path)
+        case .credential(let name):
+            guard let dir = environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty else {
+                return .failure(.absent("credential \(name): CREDENTIALS_DIRECTORY is not set (no LoadCredential=)"))
+            }
+            return Self.firstLine(of: dir + "/" + name)
+        }
+    }
+
+    static func firstLine(of path: String) -> Result<String, Failure> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(.unusable("cannot read \(path): \(String(cString: strerror(errno)))")) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while bytes.count < 65536 {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes.append(contentsOf: buffer[0..<n])
+            if buffer[0..<n].contains(0x0A) { break }
+        }
+        let line = bytes.split(separator: 0x0A, maxSplits: 1, omittingEmptySubsequences: false).first ?? []
+        var value = String(decoding: line, as: UTF8.self)
+        while value.last == "\r" || value.last == " " || value.last == "\t" { value.removeLast() }
+        guard !value.isEmpty else { return .failure(.unusable("\(path) is empty")) }
+        return .success(value)
+    }
+}

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+import ArgumentParser
+import Glibc
+import Logging
+import SPPHookCore
+import SPPHookServer
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a configuration file (and that its secrets resolve) without starting."
+    )
+
+    @Argument(help: "The configuration file.")
+    var file: String
+
+    func run() throws {
+        let loaded: ConfigLoader.Loaded
+        do {
+            loaded = try ConfigLoader.load(file)
+        } catch {
+            printError("spp-hookd: \(error)")
+            throw ExitCode(1)
+        }
+        var logger = Logger(label: "spp-hookd")
+        logger.logLevel = .warning
+        do {
+            _ = try Daemon.resolveEndpoints(loaded.config, secrets: SecretResolver(environment: SecretResolver.processEnvironment()), logger: logger)
+        } catch {
+            printError("spp-hookd: \(file): \(error)")
+            throw ExitCode(1)
+        }
+        let c = loaded.config
+        print("\(file): OK (listen \(c.listen), \(c.endpoints.count) endpoint(s): \(c.endpoints.map(\.path).joined(separator: ", ")), dataDir \(c.dataDir))")
+    }
+}
+
+/// Writes one line to standard error (unbuffered, no shared FILE*).
+func printError(_ message: String) {
+    let bytes = Array((message + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
