@@ -138,15 +138,16 @@ final class Connection: @unchecked Sendable {
             case .head(let head):
                 phase = .body
                 arm(timeouts.body)
-                if head.framing != .none {
+                // A client that asked for 100-continue is waiting: refuse now (and close,
+                // since its body will not be read), or invite the body. Other bodies are
+                // read (they are bounded) so the connection can stay open.
+                if head.framing != .none, head.expectContinue {
                     if let early = handler.precheck(head) {
                         return respondAndLinger(early, headOnly: head.method == "HEAD")
                     }
-                    if head.expectContinue {
-                        output.append(contentsOf: HTTPResponse.continueBytes)
-                        flush()
-                        if phase == .closed { return }
-                    }
+                    output.append(contentsOf: HTTPResponse.continueBytes)
+                    flush()
+                    if phase == .closed { return }
                 }
             case .request(let request):
                 phase = .handling

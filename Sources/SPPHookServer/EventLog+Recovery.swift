@@ -19,6 +19,9 @@ extension EventLog {
         var goodEnd: Int64 = 0
         var damaged = false
         let cutoff = now.millisecondsSinceEpoch - dedup.windowMs
+        // Torn writes can only be near the end: lines there get a full JSON check, the rest
+        // the cheap prefix check, so start-up stays fast on a large log.
+        let fullCheckFrom = max(0, size - (1 << 20))
         while offset < size {
             let chunk = try file.read(at: offset, count: 1 << 20)
             if chunk.isEmpty { break }
@@ -28,7 +31,9 @@ extension EventLog {
             while let nl = carry[start...].firstIndex(of: 0x0A) {
                 let line = carry[start..<nl]
                 let lineStart = carryStart + Int64(start)
-                if let parsed = EventLogLine(line), parsed.seq > r.lastSeq || (r.lines == 0 && parsed.seq > 0) {
+                if let parsed = EventLogLine(line), parsed.seq > r.lastSeq,
+                    lineStart < fullCheckFrom || (try? JSONParser.parse(line)) != nil
+                {
                     if damaged {
                         r.validLinesAfterDamage += 1
                     } else {

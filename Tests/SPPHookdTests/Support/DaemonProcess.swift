@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+import Foundation
+import Synchronization
+
+/// The real `spp-hookd` binary, started as a child process on a loopback port chosen by
+/// the kernel (`listen: 127.0.0.1:0`); the port is read from its "listening on" log line.
+final class DaemonProcess {
+    static var binary: String {
+        if let explicit = ProcessInfo.processInfo.environment["SPP_HOOKD_BIN"] { return explicit }
+        // The test bundle sits in the build directory next to the executable.
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        while dir.path != "/" {
+            let candidate = dir.appendingPathComponent("spp-hookd").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return "spp-hookd"
+    }
+
+    static let token = "tve5p0JOga4jncVs9bm7ZlAThXRxkyPN"
+
+    let dir: TemporaryDirectory
+    let process = Process()
+    private let stderrText = TextBuffer()
+    private(set) var port: UInt16 = 0
+
+    /// Writes `config.json` into `dir` (dataDir `data`, listen on port 0) and starts the daemon.
+    /// - Parameter extra: more top-level config members (`"limits": {...}`), as JSON text.
+    init(dir: TemporaryDirectory, extra: String = "", environment: [String: String] = [:], start: Bool = true) throws {
+        self.dir = dir
+        let config = """
+            {"listen": "127.0.0.1:0", "dataDir": "\(dir.file("data"))",
+             "endpoints": [{"name": "main", "path": "/spp/main", "tokens": ["env:TEST_SPP_TOKEN"]},
+                           {"name": "second", "path": "/spp/second", "tokens": ["file:\(dir.file("second.token"))"]}]
+             \(extra.isEmpty ? "" : ", " + extra)}
+            """
+        if !FileManager.default.fileExists(atPath: dir.file("config.json")) {
+            try config.write(toFile: dir.file("config.json"), atomically: true, encoding: .utf8)
+        }
+        try "second-endpoint-token-0123456789\n".write(toFile: dir.file("second.token"), atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--config", dir.file("config.json"), "--log-level", "debug"]
+        var env = ProcessInfo.processInfo.environment
+        env["TEST_SPP_TOKEN"] = Self.token
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        process.currentDirectoryURL = URL(fileURLWithPath: dir.path)
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        pipe.fileHandleForReading.readabilityHandler = { [stderrText] handle in
+            let data = handle.availableData
+            if !data.isEmpty { stderrText.append(String(decoding: data, as: UTF8.self)) }
+        }
+        if start { try launch() }
+    }
+
+    func launch() throws {
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let text = stderr
+            if let range = text.range(of: "listening on 127.0.0.1:") {
+                let digits = text[range.upperBound...].prefix(while: \.isNumber)
+                if let p = UInt16(digits), !digits.isEmpty, text[range.upperBound...].dropFirst(digits.count).first != nil {
+                    port = p
+                    return
+                }
+            }
+            if !process.isRunning { break }
+            usleep(10_000)
+        }
+        throw DaemonError(message: "daemon did not start:\n\(stderr)")
+    }
+
+    var stderr: String { stderrText.text }
+
+    func kill(_ signal: Int32) {
+        Foundation.kill(process.processIdentifier, signal)
+    }
+
+    /// Sends `signal` and waits for the exit status.
+    @discardableResult
+    func stop(_ signal: Int32 = SIGTERM) -> Int32 {
+        if process.isRunning { kill(signal) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// Text appended from a pipe's handler thread and read by the test.
+final class TextBuffer: Sendable {
+    private let storage = Mutex("")
+    func append(_ s: String) { storage.withLock { $0 += s } }
+    var text: String { storage.withLock { $0 } }
+}
+
+struct DaemonError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// Runs the binary to completion (for one-shot commands like check-config).
+func runCommand(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: DaemonProcess.binary)
+    p.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v }
+    p.environment = env
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+import Glibc
+import SPPHookCore
+import SPPHookServer
+import Synchronization
+
+/// Wraps a real append file and injects faults and delays, so the event log's failure
+/// paths (ENOSPC mid-write, EIO on sync) and group commit can be tested deterministically.
+final class FaultyFile: AppendFile {
+    struct Faults {
+        /// Fail the next append after writing this many of its bytes (ENOSPC).
+        var failAppendAfter: Int?
+        var failSync = false
+        var syncDelayMicroseconds: UInt32 = 0
+    }
+
+    let inner: any AppendFile
+    let faults = Mutex(Faults())
+    let syncs = Mutex(0)
+
+    init(_ inner: any AppendFile) {
+        self.inner = inner
+    }
+
+    func size() throws(IOError) -> Int64 { try inner.size() }
+    func read(at offset: Int64, count: Int) throws(IOError) -> [UInt8] { try inner.read(at: offset, count: count) }
+    func truncate(to size: Int64) throws(IOError) { try inner.truncate(to: size) }
+
+    func append(_ bytes: [UInt8]) throws(IOError) {
+        let failAfter = faults.withLock { f -> Int? in
+            defer { f.failAppendAfter = nil }
+            return f.failAppendAfter
+        }
+        if let n = failAfter {
+            try inner.append(Array(bytes.prefix(n)))
+            throw IOError(errno: ENOSPC, function: "write")
+        }
+        try inner.append(bytes)
+    }
+
+    func sync() throws(IOError) {
+        let f = faults.withLock { $0 }
+        if f.syncDelayMicroseconds > 0 { usleep(f.syncDelayMicroseconds) }
+        syncs.withLock { $0 += 1 }
+        if f.failSync { throw IOError(errno: EIO, function: "fdatasync") }
+        try inner.sync()
+    }
+}
+
+/// A clock the test moves by hand.
+final class ManualClock: WallClock {
+    let ms: Mutex<Int64>
+    init(_ ms: Int64 = 1_795_450_870_000) { self.ms = Mutex(ms) }
+    func now() -> Timestamp { Timestamp(millisecondsSinceEpoch: ms.withLock { $0 }) }
+    func advance(seconds: Int64) { ms.withLock { $0 += seconds * 1000 } }
+}

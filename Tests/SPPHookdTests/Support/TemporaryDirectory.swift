@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+import Foundation
+
+/// A fresh directory under /tmp, removed when the test is done.
+final class TemporaryDirectory {
+    let path: String
+
+    init(_ label: String = "spp-hookd-test") {
+        let template = "/tmp/\(label)-XXXXXX"
+        var bytes = Array(template.utf8CString)
+        path = bytes.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    func read(_ name: String) -> String {
+        (try? String(contentsOfFile: file(name), encoding: .utf8)) ?? ""
+    }
+
+    /// Every line of `dataDir/events.jsonl` decoded as JSON objects.
+    func events(dataDir: String = "data") -> [[String: Any]] {
+        read("\(dataDir)/events.jsonl").split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+}
