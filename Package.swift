@@ -37,7 +37,7 @@ let package = Package(
         .executableTarget(
             name: "spp-hookd",
             dependencies: [
-                "SPPHookCore", "SPPHookServer",
+                "SPPHookCore", "SPPHookServer", "CShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 public import ArgumentParser
 import Dispatch
+import CShims
 import Glibc
 public import Logging
 import SPPHookCore
 import SPPHookServer
+import Synchronization
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
@@ -41,7 +43,21 @@ struct Serve: ParsableCommand {
             printError("spp-hookd: \(error)")
             throw ExitCode(1)
         }
+        logger.info("configuration loaded", metadata: ["source": "\(loaded.source)"])
         signal(SIGPIPE, SIG_IGN)
+        // The stop-signal handler exists before the listener does, so a SIGTERM that
+        // arrives right after start-up is never lost.
+        let stopSignals = StopSignals.install([SIGTERM, SIGINT])
+        let running = DaemonBox()
+        let timeout = shutdownTimeout
+        Thread.detach {
+            let sig = stopSignals.wait()
+            guard let daemon = running.daemon else { _exit(0) }
+            logger.notice("stopping: finishing in-flight requests", metadata: ["signal": "\(sig)"])
+            daemon.stop(timeout: timeout)
+            logger.notice("stopped", metadata: ["lastSeq": "\(daemon.log.lastSeq)"])
+            _exit(0)
+        }
         let daemon: Daemon
         do {
             daemon = try Daemon.start(
@@ -51,26 +67,20 @@ struct Serve: ParsableCommand {
             printError("spp-hookd: \(error)")
             throw ExitCode(1)
         }
+        running.daemon = daemon
         logger.notice("listening on \(daemon.address)", metadata: [
             "config": "\(loaded.source)",
             "endpoints": "\(loaded.config.endpoints.map(\.path).joined(separator: ","))",
         ])
-        let timeout = shutdownTimeout
-        var sources: [any DispatchSourceSignal] = []
-        for sig in [SIGTERM, SIGINT] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                logger.notice("stopping: finishing in-flight requests", metadata: ["signal": "\(sig)"])
-                daemon.stop(timeout: timeout)
-                logger.notice("stopped", metadata: ["lastSeq": "\(daemon.log.lastSeq)"])
-                Glibc.exit(0)
-            }
-            source.resume()
-            sources.append(source)
-        }
-        withExtendedLifetime(sources) {
-            dispatchMain()
-        }
+        dispatchMain()
+    }
+}
+
+/// The running daemon, once there is one, for the signal handlers.
+final class DaemonBox: Sendable {
+    private let storage = Mutex<Daemon?>(nil)
+    var daemon: Daemon? {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
     }
 }

@@ -58,7 +58,8 @@ final class RawHTTPClient {
     }
 
     /// The next response, or nil when the connection closed (or timed out) first.
-    func readResponse() -> Response? {
+    /// - Parameter noBody: the request was HEAD, so the response has no body whatever its Content-Length.
+    func readResponse(noBody: Bool = false) -> Response? {
         while true {
             if let end = buffer.firstRange(of: Array("\r\n\r\n".utf8)) {
                 let head = String(decoding: buffer[..<end.lowerBound], as: UTF8.self)
@@ -68,7 +69,7 @@ final class RawHTTPClient {
                     let parts = line.split(separator: ":", maxSplits: 1)
                     return (String(parts[0]), parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : "")
                 }
-                let length = Int(headers.first { $0.0.lowercased() == "content-length" }?.1 ?? "0") ?? 0
+                let length = noBody ? 0 : Int(headers.first { $0.0.lowercased() == "content-length" }?.1 ?? "0") ?? 0
                 while buffer.count < end.upperBound + length {
                     if !fill() { return nil }
                 }
