@@ -74,7 +74,7 @@ public final class WebhookHandler: HTTPRequestHandler {
         let receivedAt = clock.now()
         let tail = EventRecord.tail(
             id: id, receivedAt: receivedAt, endpoint: endpoint.name, category: category, event: envelope.event,
-            created: envelope.created, payload: envelope.payload)
+            created: envelope.created, payloadJSON: canonical)
         let logger = self.logger
         let event = envelope.event
         log.append(id: id, category: category, receivedAt: receivedAt, tail: tail) { outcome in

@@ -36,7 +36,7 @@ public struct WebhookEnvelope: Sendable, Equatable {
         }
         let value: JSONValue
         do {
-            value = try JSONParser.parse(body)
+            value = try JSONParser.parse(body[...])
         } catch {
             throw .invalidJSON(error)
         }

@@ -46,13 +46,23 @@ public struct HTTPRequestParser: Sendable {
     }
 
     /// Appends received bytes.
-    public mutating func feed(_ bytes: some Sequence<UInt8>) {
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
+        compact()
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Appends received bytes.
+    public mutating func feed(_ bytes: [UInt8]) {
+        compact()
+        buffer.append(contentsOf: bytes)
+    }
+
+    private mutating func compact() {
         if readIndex > 0 && (readIndex == buffer.count || readIndex >= 64 * 1024) {
             buffer.removeSubrange(0..<readIndex)
             scanIndex -= readIndex
             readIndex = 0
         }
-        buffer.append(contentsOf: bytes)
     }
 
     /// Bytes received but not yet consumed by a request.

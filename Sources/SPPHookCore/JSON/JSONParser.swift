@@ -9,11 +9,8 @@ public struct JSONParser {
     public static let defaultMaxDepth = 128
 
     /// Parses one JSON value filling all of `bytes` (surrounding whitespace allowed).
-    public static func parse(
-        _ bytes: some Collection<UInt8>, maxDepth: Int = defaultMaxDepth
-    ) throws(JSONParseError) -> JSONValue {
-        let array = Array(bytes)
-        let result: Result<JSONValue, JSONParseError> = array.withUnsafeBufferPointer { buffer in
+    public static func parse(_ bytes: ArraySlice<UInt8>, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
+        let result: Result<JSONValue, JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
             var parser = Cursor(buffer: buffer, maxDepth: maxDepth)
             do throws(JSONParseError) {
                 parser.skipWhitespace()
@@ -30,8 +27,12 @@ public struct JSONParser {
         return try result.get()
     }
 
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
+        try parse(bytes[...], maxDepth: maxDepth)
+    }
+
     public static func parse(_ text: String, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
-        try parse(Array(text.utf8), maxDepth: maxDepth)
+        try parse(Array(text.utf8)[...], maxDepth: maxDepth)
     }
 }
 
@@ -87,7 +88,7 @@ private struct Cursor {
         guard depth <= maxDepth else { throw JSONParseError(.tooDeep, at: index) }
         index += 1  // {
         var members: [JSONObject.Member] = []
-        var seen = Set<String>()
+        var seen: Set<String>?  // only for large objects; small ones are scanned
         skipWhitespace()
         if try peek() == UInt8(ascii: "}") {
             index += 1
@@ -98,7 +99,12 @@ private struct Cursor {
             guard try peek() == UInt8(ascii: "\"") else { throw JSONParseError(.unexpectedCharacter, at: index) }
             let keyOffset = index
             let key = try parseString()
-            guard seen.insert(key).inserted else { throw JSONParseError(.duplicateKey, at: keyOffset) }
+            if members.count < 16 {
+                if members.contains(where: { $0.key == key }) { throw JSONParseError(.duplicateKey, at: keyOffset) }
+            } else {
+                if seen == nil { seen = Set(members.map(\.key)) }
+                guard seen!.insert(key).inserted else { throw JSONParseError(.duplicateKey, at: keyOffset) }
+            }
             skipWhitespace()
             guard try peek() == UInt8(ascii: ":") else { throw JSONParseError(.unexpectedCharacter, at: index) }
             index += 1

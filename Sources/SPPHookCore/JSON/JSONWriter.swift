@@ -44,6 +44,17 @@ public enum JSONWriter {
 
     public static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        var s = s
+        let done = s.withUTF8 { utf8 -> Bool in
+            // Fast path: nothing to escape, one copy.
+            for c in utf8 where c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F { return false }
+            out.append(contentsOf: utf8)
+            return true
+        }
+        if done {
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for c in s.utf8 {
             switch c {
             case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])

@@ -35,8 +35,17 @@ public struct EventRecord: Sendable, Equatable {
         id: String, receivedAt: Timestamp, endpoint: String, category: EventCategory, event: String,
         created: Int64?, payload: JSONObject
     ) -> [UInt8] {
+        tail(id: id, receivedAt: receivedAt, endpoint: endpoint, category: category, event: event, created: created,
+            payloadJSON: JSONWriter.bytes(.object(payload)))
+    }
+
+    /// As above, with the payload already serialized by ``JSONWriter``.
+    public static func tail(
+        id: String, receivedAt: Timestamp, endpoint: String, category: EventCategory, event: String,
+        created: Int64?, payloadJSON: [UInt8]
+    ) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(256)
+        out.reserveCapacity(200 + payloadJSON.count)
         out.append(contentsOf: "\"id\":".utf8)
         JSONWriter.writeString(id, into: &out)
         out.append(contentsOf: ",\"receivedAt\":\"\(receivedAt.rfc3339)\",\"endpoint\":".utf8)
@@ -46,7 +55,7 @@ public struct EventRecord: Sendable, Equatable {
         out.append(contentsOf: ",\"created\":".utf8)
         out.append(contentsOf: (created.map(String.init) ?? "null").utf8)
         out.append(contentsOf: ",\"payload\":".utf8)
-        JSONWriter.write(.object(payload), into: &out)
+        out.append(contentsOf: payloadJSON)
         out.append(contentsOf: "}\n".utf8)
         return out
     }
@@ -65,7 +74,7 @@ public struct EventRecord: Sendable, Equatable {
     /// Decodes a full line (without its newline). Used by tools and tests; start-up
     /// recovery uses the cheaper ``EventLogLine``.
     public init?(line: some Collection<UInt8>) {
-        guard case .object(let o)? = try? JSONParser.parse(line),
+        guard case .object(let o)? = try? JSONParser.parse(Array(line)),
             case .number(let seqText)? = o["seq"], let seq = UInt64(seqText),
             let id = o["id"]?.stringValue,
             let at = o["receivedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),

@@ -1,0 +1,46 @@
+# spp-hookd — see README.md. `make run` and `make test` are the quick start.
+SWIFT ?= swift
+PREFIX ?= /usr/local
+SYSTEM_PACKAGES := libssl-dev libsystemd-dev pkg-config
+BENCH_PACKAGES := wrk nginx-light webhook
+
+.PHONY: all deps build release run test bench clean
+
+all: build
+
+# Installs the system packages the build needs, when they are missing (Debian/Ubuntu).
+deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# Runs the daemon on config.example.json (loopback, 127.0.0.1:8080).
+run: deps
+	$(SWIFT) run spp-hookd serve --config config.example.json
+
+# The whole test suite (unit, end-to-end against the real binary, crash safety).
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+# nginx `return 204`, adnanh/webhook and spp-hookd under the same wrk load, side by side.
+bench: deps
+	@missing=""; for p in $(BENCH_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	$(SWIFT) build -c release
+	bash scripts/bench.sh
+
+clean:
+	rm -rf .build spp-data bench-out
