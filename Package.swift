@@ -43,11 +43,13 @@ let package = Package(
             ],
             resources: [.embedInCode("default-config.json")]
         ),
-        .testTarget(name: "SPPHookCoreTests", dependencies: ["SPPHookCore"], exclude: ["Fixtures"]),
+        // Test support shared by both test targets (the llhttp corpus).
+        .target(name: "SPPHookTesting", path: "Tests/SPPHookTesting", exclude: ["Fixtures"]),
+        .testTarget(name: "SPPHookCoreTests", dependencies: ["SPPHookCore", "SPPHookTesting"]),
         .testTarget(
             name: "SPPHookdTests",
             dependencies: [
-                "SPPHookCore", "SPPHookServer", "spp-hookd",
+                "SPPHookCore", "SPPHookServer", "spp-hookd", "SPPHookTesting",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -84,8 +84,10 @@ webhook -hooks "$OUT/webhook/hooks.json" -ip 127.0.0.1 -port 18082 > "$OUT/webho
 WEBHOOK_PID=$!; PIDS+=($WEBHOOK_PID)
 wait_port 18082
 run_wrk webhook http://127.0.0.1:18082/hooks/spp
-sleep 2   # let hooks still running finish their append
 WEBHOOK_RSS=$(peak_rss_kib $WEBHOOK_PID)
+# webhook answers before its hook runs: give the backlog up to 30 s to drain (until the
+# file stops growing), so "on disk" counts what it would ever write, not what was in flight.
+prev=-1; for _ in $(seq 1 30); do n=$(wc -l < "$OUT/webhook/events.jsonl"); [ "$n" = "$prev" ] && break; prev=$n; sleep 1; done
 kill $WEBHOOK_PID; wait $WEBHOOK_PID 2>/dev/null || true
 WEBHOOK_STORED=$(wc -l < "$OUT/webhook/events.jsonl")
 

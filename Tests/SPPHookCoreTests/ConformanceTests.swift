@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 import SPPHookCore
+import SPPHookTesting
 import Testing
 
 /// Runs llhttp's request cases through the parser, whole and byte by byte.

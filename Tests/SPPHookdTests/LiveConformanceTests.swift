@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 import Foundation
+import SPPHookTesting
 import Testing
 
 /// The llhttp request corpus against the running daemon, one connection per case.
@@ -14,7 +15,7 @@ struct LiveConformanceTests {
     @Test func corpusAgainstTheRealServer() throws {
         let dir = TemporaryDirectory()
         let daemon = try DaemonProcess(dir: dir, extra: #""limits": {"headerTimeoutSeconds": 2, "bodyTimeoutSeconds": 2}"#)
-        let cases = try LiveCorpus.load()
+        let cases = try ConformanceCase.load()
         var passed = 0
         var failures: [String] = []
         for c in cases {
@@ -29,63 +30,16 @@ struct LiveConformanceTests {
             let ok = statuses.filter { !Self.framingStatuses.contains($0) }
             let pass: Bool
             switch c.expect {
-            case "complete": pass = ok.count == c.complete && ok.count == statuses.count
-            case "error": pass = statuses.count >= c.complete && (statuses.count > c.complete ? statuses[c.complete] >= 400 : true)
+            case .complete: pass = ok.count == c.complete && ok.count == statuses.count
+            case .error: pass = statuses.count >= c.complete && (statuses.count > c.complete ? statuses[c.complete] >= 400 : true)
                 && ok.count <= c.complete
-            default: pass = ok.count == c.complete
+            case .upgrade: pass = ok.count == c.complete
             }
-            if pass { passed += 1 } else { failures.append("\(c.id) \(c.name): expected \(c.expect) \(c.complete), got \(statuses)") }
+            if pass { passed += 1 } else { failures.append("\(c): expected \(c.expect) \(c.complete), got \(statuses)") }
         }
         print("llhttp corpus (live): \(passed)/\(cases.count) pass\n" + failures.joined(separator: "\n"))
         // Node 20 passes 117, nginx 1.22 92, Go 1.19 89 (corpus README). The four cases we
         // refuse on purpose are listed in ConformanceTests.knownDifferences.
         #expect(passed >= 119 - 4, "\(failures.joined(separator: "\n"))")
-    }
-}
-
-/// Loads the corpus copy in SPPHookCoreTests/Fixtures, adding Host where missing.
-enum LiveCorpus {
-    struct Case {
-        var id: String
-        var name: String
-        var raw: [UInt8]
-        var expect: String
-        var complete: Int
-    }
-
-    static func load() throws -> [Case] {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../SPPHookCoreTests/Fixtures/llhttp-requests.json")
-        let array = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [[String: Any]]
-        return array.map {
-            Case(id: $0["id"] as! String, name: $0["name"] as! String,
-                raw: addHost(Array(Data(base64Encoded: $0["raw_b64"] as! String)!)),
-                expect: $0["expect"] as! String, complete: $0["complete"] as! Int)
-        }
-    }
-
-    static func addHost(_ raw: [UInt8]) -> [UInt8] {
-        let marker = Array(" HTTP/1.1\r\n".utf8)
-        var out: [UInt8] = []
-        var i = 0
-        while i < raw.count {
-            if raw[i...].starts(with: marker) {
-                let lineStart = (raw[..<i].lastIndex(of: 0x0A).map { $0 + 1 }) ?? 0
-                let isRequestLine = raw[lineStart..<i].first.map { $0 >= 0x41 && $0 <= 0x5A } ?? false
-                out.append(contentsOf: marker)
-                i += marker.count
-                if isRequestLine {
-                    let headEnd = raw[i...].firstRange(of: Array("\r\n\r\n".utf8)).map { $0.lowerBound } ?? raw.count
-                    let head = String(decoding: raw[i..<headEnd], as: UTF8.self).lowercased()
-                    if !head.hasPrefix("host:") && !head.contains("\nhost:") {
-                        out.append(contentsOf: Array("Host: example.com\r\n".utf8))
-                    }
-                }
-                continue
-            }
-            out.append(raw[i])
-            i += 1
-        }
-        return out
     }
 }

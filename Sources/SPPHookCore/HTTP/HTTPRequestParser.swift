@@ -133,12 +133,8 @@ public struct HTTPRequestParser: Sendable {
                 }
 
             case .contentBody(let remaining):
-                let available = buffer.count - readIndex
-                guard available > 0 else { return nil }
-                let take = min(available, remaining)
-                body.append(contentsOf: buffer[readIndex..<readIndex + take])
-                consume(take)
-                state = take == remaining ? .complete : .contentBody(remaining: remaining - take)
+                guard let left = takeBody(remaining) else { return nil }
+                state = left == 0 ? .complete : .contentBody(remaining: left)
 
             case .chunkSize:
                 guard let line = try nextLine(limit: limits.maxChunkLineBytes, tooLong: .invalidChunkSize) else {
@@ -153,12 +149,8 @@ public struct HTTPRequestParser: Sendable {
                 }
 
             case .chunkData(let remaining):
-                let available = buffer.count - readIndex
-                guard available > 0 else { return nil }
-                let take = min(available, remaining)
-                body.append(contentsOf: buffer[readIndex..<readIndex + take])
-                consume(take)
-                state = take == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - take)
+                guard let left = takeBody(remaining) else { return nil }
+                state = left == 0 ? .chunkDataEnd : .chunkData(remaining: left)
 
             case .chunkDataEnd:
                 guard buffer.count - readIndex >= 2 else {
@@ -198,6 +190,17 @@ public struct HTTPRequestParser: Sendable {
         headers = HTTPHeaders()
         head = nil
         body = []
+    }
+
+    /// Moves up to `remaining` buffered bytes into the body; returns what is still to come,
+    /// or nil when nothing is buffered.
+    private mutating func takeBody(_ remaining: Int) -> Int? {
+        let available = buffer.count - readIndex
+        guard available > 0 else { return nil }
+        let take = min(available, remaining)
+        body.append(contentsOf: buffer[readIndex..<readIndex + take])
+        consume(take)
+        return remaining - take
     }
 
     private mutating func consume(_ n: Int) {

@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: MIT
 import Foundation
 
-/// The llhttp request cases in `Fixtures/llhttp-requests.json` (from ../shared/conformance).
-struct ConformanceCase: Sendable, CustomStringConvertible {
-    enum Expectation: String, Sendable { case complete, error, upgrade }
-    var id: String
-    var name: String
-    var raw: [UInt8]
-    var expect: Expectation
-    var complete: Int
-    var description: String { "\(id) \(name)" }
+/// The llhttp request cases in `Fixtures/llhttp-requests.json` (a copy of
+/// ../shared/conformance, MIT, see Fixtures/LICENSE.llhttp), for the parser and live tests.
+public struct ConformanceCase: Sendable, CustomStringConvertible {
+    public enum Expectation: String, Sendable { case complete, error, upgrade }
+    public var id: String
+    public var name: String
+    public var raw: [UInt8]
+    public var expect: Expectation
+    public var complete: Int
+    public var description: String { "\(id) \(name)" }
 
-    static func load() throws -> [ConformanceCase] {
+    public static func load() throws -> [ConformanceCase] {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("Fixtures/llhttp-requests.json")
         let array = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [[String: Any]]
@@ -26,7 +27,7 @@ struct ConformanceCase: Sendable, CustomStringConvertible {
     /// Adds `Host:` to every request in the case that has none (the corpus README asks for
     /// it: llhttp does not require Host, RFC 9112 §3.2 does). A request line is a line
     /// ending in " HTTP/1.1" at the start of the input or after an empty line or a body.
-    static func withHost(_ raw: [UInt8]) -> [UInt8] {
+    public static func withHost(_ raw: [UInt8]) -> [UInt8] {
         let marker = Array(" HTTP/1.1\r\n".utf8)
         var out: [UInt8] = []
         var i = 0
