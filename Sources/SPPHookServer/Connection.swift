@@ -189,7 +189,7 @@ final class Connection: @unchecked Sendable {
         let closing = close || draining || peerClosed
         phase = .writing
         closeAfterWrite = closing
-        output.append(contentsOf: response.serialized(close: closing, headOnly: headOnly))
+        output.append(contentsOf: response.serialized(close: closing, headOnly: headOnly, date: DateCache.shared.current))
         arm(timeouts.body)
         flush()
     }
@@ -199,7 +199,7 @@ final class Connection: @unchecked Sendable {
     private func respondAndLinger(_ response: HTTPResponse, headOnly: Bool = false) {
         phase = .writing
         closeAfterWrite = true
-        output.append(contentsOf: response.serialized(close: true, headOnly: headOnly))
+        output.append(contentsOf: response.serialized(close: true, headOnly: headOnly, date: DateCache.shared.current))
         arm(timeouts.body)
         flush()
     }

@@ -14,6 +14,14 @@ struct EventRecordTests {
         #expect(Timestamp(rfc3339: text)?.millisecondsSinceEpoch == ms)
     }
 
+    @Test(arguments: [
+        (Int64(784_111_777_000), "Sun, 06 Nov 1994 08:49:37 GMT"), (0, "Thu, 01 Jan 1970 00:00:00 GMT"),
+        (1_795_450_870_007, "Mon, 23 Nov 2026 16:21:10 GMT"), (951_782_400_000, "Tue, 29 Feb 2000 00:00:00 GMT"),
+    ])
+    func httpDate(_ ms: Int64, _ text: String) {
+        #expect(Timestamp(millisecondsSinceEpoch: ms).httpDate == text)
+    }
+
     @Test(arguments: ["2026-11-23T16:21:10Z", "2026-13-23T16:21:10.000Z", "2026-11-23 16:21:10.000Z", ""])
     func rejectsOtherTimestampForms(_ text: String) {
         #expect(Timestamp(rfc3339: text) == nil)

@@ -14,6 +14,7 @@ struct ReceiveEndToEndTests {
         #expect(r.status == 200)
         #expect(r.body == "{\"ok\":true,\"seq\":1,\"category\":\"orders\"}\n")
         #expect(r.header("content-type") == "application/json")
+        #expect(r.header("date")?.hasSuffix(" GMT") == true)
         let events = dir.events()
         #expect(events.count == 1)
         let e = try #require(events.first)
@@ -188,7 +189,7 @@ struct ReceiveEndToEndTests {
 
     @Test func slowClientsTimeOutAndConnectionLimitAnswers503() throws {
         let dir = TemporaryDirectory()
-        let daemon = try DaemonProcess(dir: dir, extra: #""limits": {"maxConnections": 3, "headerTimeoutSeconds": 1, "idleTimeoutSeconds": 2}"#)
+        let daemon = try DaemonProcess(dir: dir, extra: #""limits": {"maxConnections": 3, "headerTimeoutSeconds": 1, "bodyTimeoutSeconds": 1, "idleTimeoutSeconds": 2}"#)
         // Slowloris: a head that never completes gets 408 after the header timeout.
         let slow = try RawHTTPClient(port: daemon.port)
         slow.send("POST /spp/main HTTP/1.1\r\nHost: a\r\n")
@@ -197,6 +198,11 @@ struct ReceiveEndToEndTests {
         #expect(r.status == 408)
         #expect(Date().timeIntervalSince(start) < 5)
         #expect(slow.isClosedByPeer())
+        // A body that stalls gets 408 after the body timeout.
+        let slowBody = try RawHTTPClient(port: daemon.port)
+        slowBody.send("POST /spp/main HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n{\"event\":")
+        #expect(slowBody.readResponse()?.status == 408)
+        #expect(slowBody.isClosedByPeer())
         // Fill the connection table with idle sockets, then one more gets a fast 503.
         let idle = try (0..<3).map { _ in try RawHTTPClient(port: daemon.port) }
         usleep(200_000)

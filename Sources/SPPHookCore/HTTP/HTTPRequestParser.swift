@@ -320,7 +320,10 @@ public struct HTTPRequestParser: Sendable {
 
         let connection = headers.tokens("connection")
         let keepAlive: Bool
-        if minor == 0 {
+        if minor == 0 && !te.isEmpty {
+            // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing; close after.
+            keepAlive = false
+        } else if minor == 0 {
             keepAlive = connection.contains("keep-alive") && !connection.contains("close")
         } else {
             keepAlive = !connection.contains("close")

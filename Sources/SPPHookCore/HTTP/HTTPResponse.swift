@@ -29,11 +29,13 @@ public struct HTTPResponse: Sendable, Equatable {
         a.status == b.status && a.body == b.body && a.headers.map { "\($0.0):\($0.1)" } == b.headers.map { "\($0.0):\($0.1)" }
     }
 
-    /// The wire bytes. `close` adds `Connection: close`; `headOnly` omits the body (HEAD).
-    public func serialized(close: Bool, headOnly: Bool = false) -> [UInt8] {
+    /// The wire bytes. `close` adds `Connection: close`; `headOnly` omits the body (HEAD);
+    /// `date` is the `Date` header value (RFC 9110 §6.6.1), omitted when nil.
+    public func serialized(close: Bool, headOnly: Bool = false, date: String? = nil) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(128 + body.count)
         out.append(contentsOf: "HTTP/1.1 \(status) \(Self.reasonPhrase(status))\r\n".utf8)
+        if let date { out.append(contentsOf: "Date: \(date)\r\n".utf8) }
         for (name, value) in headers {
             out.append(contentsOf: "\(name): \(value)\r\n".utf8)
         }

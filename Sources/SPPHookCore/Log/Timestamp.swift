@@ -26,6 +26,19 @@ public struct Timestamp: Sendable, Equatable, Comparable, Hashable {
             + "\(pad(secOfDay % 60, 2)).\(pad(millis, 3))Z"
     }
 
+    /// IMF-fixdate for the HTTP `Date` header (RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.
+    public var httpDate: String {
+        let seconds = millisecondsSinceEpoch >= 0 ? millisecondsSinceEpoch / 1000 : (millisecondsSinceEpoch - 999) / 1000
+        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        let secOfDay = Int(seconds - days * 86400)
+        let (y, m, d) = Self.civil(fromDays: days)
+        let weekday = Int(((days % 7) + 11) % 7)  // 1970-01-01 was a Thursday
+        let names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(names[weekday]), \(two(d)) \(months[m - 1]) \(y) \(two(secOfDay / 3600)):\(two(secOfDay / 60 % 60)):\(two(secOfDay % 60)) GMT"
+    }
+
     /// Parses the exact form ``rfc3339`` writes (`YYYY-MM-DDTHH:MM:SS.mmmZ`).
     public init?(rfc3339 s: String) {
         let b = Array(s.utf8)
