@@ -22,6 +22,11 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
         // accept4 and friends that need _GNU_SOURCE.
         .target(name: "CShims"),
         // Pure core: HTTP/1.1 parsing, JSON, envelopes, classification, config. No I/O.
@@ -34,10 +39,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // systemd integration: notify, watchdog, socket activation, journald.
+        .target(
+            name: "SPPHookSystemd",
+            dependencies: [
+                "SPPHookCore", "SPPHookServer", "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "spp-hookd",
             dependencies: [
-                "SPPHookCore", "SPPHookServer", "CShims",
+                "SPPHookCore", "SPPHookServer", "SPPHookSystemd", "CShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -49,7 +62,7 @@ let package = Package(
         .testTarget(
             name: "SPPHookdTests",
             dependencies: [
-                "SPPHookCore", "SPPHookServer", "spp-hookd", "SPPHookTesting",
+                "SPPHookCore", "SPPHookServer", "SPPHookSystemd", "spp-hookd", "SPPHookTesting",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

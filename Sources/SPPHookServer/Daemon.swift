@@ -1,24 +1,36 @@
 // SPDX-License-Identifier: MIT
+import Dispatch
 public import Logging
 public import SPPHookCore
+import Synchronization
 
 /// The running receive path: event log, webhook handler and HTTP server, built from a
 /// validated config. The CLI and the tests build it the same way.
 public final class Daemon: Sendable {
     public struct StartError: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
-    public let config: DaemonConfig
+    private let running: Mutex<DaemonConfig>
     public let log: EventLog
     public let server: HTTPServer
-    /// Where the listener is bound (the real port when `listen` asked for port 0).
-    public let address: DaemonConfig.ListenAddress
+    public let handler: WebhookHandler
+    /// Where the listeners are (`127.0.0.1:8080`, `unix:/run/spp.sock`); the real port when
+    /// `listen` asked for port 0.
+    public let addresses: [String]
+    /// True when systemd passed the listeners (then `listen` in the config is not used).
+    public let socketActivated: Bool
     private let logger: Logger
 
-    /// Resolves secrets, opens (and repairs) the event log, binds, and starts accepting.
+    public var config: DaemonConfig { running.withLock { $0 } }
+    public var counters: Counters { handler.counters }
+
+    /// Resolves secrets, opens (and repairs) the event log, binds (unless systemd passed
+    /// `listenFDs`), and starts accepting.
     public static func start(
-        config: DaemonConfig, secrets: SecretResolver, clock: any WallClock = SystemWallClock(), logger: Logger
+        config: DaemonConfig, listenFDs: [Int32] = [], secrets: SecretResolver, clock: any WallClock = SystemWallClock(),
+        logger: Logger
     ) throws(StartError) -> Daemon {
         let endpoints = try resolveEndpoints(config, secrets: secrets, logger: logger)
         let log: EventLog
@@ -31,27 +43,65 @@ public final class Daemon: Sendable {
         logger.info("event log open", metadata: [
             "path": "\(log.path)", "events": "\(r.lines)", "lastSeq": "\(r.lastSeq)", "dedupEntries": "\(r.dedupEntries)",
         ])
-        let fd: Int32
-        do {
-            fd = try Socket.listen(on: config.listen)
-        } catch {
-            throw StartError(description: "cannot listen on \(config.listen): \(error)")
+        var fds = listenFDs
+        if fds.isEmpty {
+            do {
+                fds = [try Socket.listen(on: config.listen)]
+            } catch {
+                throw StartError(description: "cannot listen on \(config.listen): \(error)")
+            }
         }
-        let address = Socket.localAddress(fd) ?? config.listen
+        let addresses = fds.map { Socket.describe($0) }
         let handler = WebhookHandler(endpoints: endpoints, classifier: config.classifier, log: log, clock: clock, logger: logger)
-        let server = HTTPServer(
-            listenFD: fd, handler: handler, parserLimits: config.limits.parserLimits,
-            timeouts: ConnectionTimeouts(config.limits), maxConnections: config.limits.maxConnections, logger: logger)
+        let server = HTTPServer(listenFDs: fds, handler: handler, settings: HTTPServer.Settings(config.limits), logger: logger)
         server.start()
-        return Daemon(config: config, log: log, server: server, address: address, logger: logger)
+        return Daemon(config: config, log: log, server: server, handler: handler, addresses: addresses,
+            socketActivated: !listenFDs.isEmpty, logger: logger)
     }
 
-    private init(config: DaemonConfig, log: EventLog, server: HTTPServer, address: DaemonConfig.ListenAddress, logger: Logger) {
-        self.config = config
+    private init(
+        config: DaemonConfig, log: EventLog, server: HTTPServer, handler: WebhookHandler, addresses: [String],
+        socketActivated: Bool, logger: Logger
+    ) {
+        self.running = Mutex(config)
         self.log = log
         self.server = server
-        self.address = address
+        self.handler = handler
+        self.addresses = addresses
+        self.socketActivated = socketActivated
         self.logger = logger
+    }
+
+    /// Applies a new configuration atomically: endpoints, tokens, classification and limits
+    /// (limits for connections accepted from now on). Settings that need a restart
+    /// (`listen`, `dataDir`, `dedupWindowSeconds`) must be unchanged; any error leaves the
+    /// running configuration untouched.
+    public func reload(_ new: DaemonConfig, secrets: SecretResolver) throws(StartError) {
+        let old = config
+        if new.listen != old.listen && !socketActivated {
+            throw StartError(description: "listen: changing it needs a restart (running: \(old.listen))")
+        }
+        if new.dataDir != old.dataDir {
+            throw StartError(description: "dataDir: changing it needs a restart (running: \(old.dataDir))")
+        }
+        if new.dedupWindowSeconds != old.dedupWindowSeconds {
+            throw StartError(description: "dedupWindowSeconds: changing it needs a restart (running: \(old.dedupWindowSeconds))")
+        }
+        let endpoints = try Self.resolveEndpoints(new, secrets: secrets, logger: logger)
+        handler.update(endpoints: endpoints, classifier: new.classifier)
+        server.update(HTTPServer.Settings(new.limits))
+        running.withLock { $0 = new }
+    }
+
+    /// True when the intake loops and the event log writer each ran a probe within `timeout`
+    /// seconds: the condition for a watchdog ping.
+    public func isAlive(timeout: Double) -> Bool {
+        let group = DispatchGroup()
+        group.enter()
+        group.enter()
+        server.probe { group.leave() }
+        log.probe { group.leave() }
+        return group.wait(timeout: .now() + timeout) == .success
     }
 
     /// Stops intake, finishes in-flight requests (bounded by `timeout`), and waits for the

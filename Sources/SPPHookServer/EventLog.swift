@@ -122,6 +122,12 @@ public final class EventLog: Sendable {
     /// The highest sequence number assigned so far.
     public var lastSeq: UInt64 { state.withLock { $0.lastSeq } }
 
+    /// Runs `completion` on the log's writer queue once the batch in progress is done: if
+    /// the writer is stuck (a hung disk), it does not run. The watchdog pings only then.
+    public func probe(_ completion: @escaping @Sendable () -> Void) {
+        queue.async(execute: completion)
+    }
+
     /// Waits until every queued append has completed.
     public func drain() {
         while true {

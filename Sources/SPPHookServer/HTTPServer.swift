@@ -5,7 +5,8 @@ public import Logging
 public import SPPHookCore
 import Synchronization
 
-/// Accepts connections on a listening socket and runs each as a ``Connection``.
+/// Accepts connections on listening sockets (bound from config or passed by systemd, TCP
+/// or unix) and runs each as a ``Connection``.
 ///
 /// Over `maxConnections`, a new connection gets an immediate 503 and is closed: a flood
 /// costs one accept and one write, never a hang.
@@ -13,14 +14,28 @@ import Synchronization
 /// `@unchecked Sendable`: the dispatch source is a thread-safe object and every other
 /// mutable state sits behind a `Mutex`.
 public final class HTTPServer: @unchecked Sendable {
-    private let listenFD: Int32
-    private let acceptSource: any DispatchSourceRead
+    public struct Settings: Sendable {
+        public var parserLimits: HTTPParserLimits
+        public var timeouts: ConnectionTimeouts
+        public var maxConnections: Int
+
+        public init(parserLimits: HTTPParserLimits, timeouts: ConnectionTimeouts, maxConnections: Int) {
+            self.parserLimits = parserLimits
+            self.timeouts = timeouts
+            self.maxConnections = maxConnections
+        }
+
+        public init(_ limits: DaemonConfig.Limits) {
+            self.init(parserLimits: limits.parserLimits, timeouts: ConnectionTimeouts(limits), maxConnections: limits.maxConnections)
+        }
+    }
+
+    private let listeners: [(fd: Int32, source: any DispatchSourceRead)]
     private let acceptQueue = DispatchQueue(label: "spp-hookd.accept")
     private let connectionQueue = DispatchQueue(label: "spp-hookd.connections", qos: .userInitiated, attributes: .concurrent)
     private let handler: any HTTPRequestHandler
-    private let parserLimits: HTTPParserLimits
-    private let timeouts: ConnectionTimeouts
-    private let maxConnections: Int
+    /// Read at each accept, so a reload applies to new connections.
+    private let settings: Mutex<Settings>
     private let logger: Logger
     private let connections = Mutex<[ObjectIdentifier: Connection]>([:])
     private let accepting = Mutex(true)
@@ -28,28 +43,37 @@ public final class HTTPServer: @unchecked Sendable {
     private static let overloaded = HTTPResponse.error(503, "too many connections", headers: [("Retry-After", "1")])
         .serialized(close: true)
 
-    public init(
-        listenFD: Int32, handler: any HTTPRequestHandler, parserLimits: HTTPParserLimits,
-        timeouts: ConnectionTimeouts, maxConnections: Int, logger: Logger
-    ) {
-        self.listenFD = listenFD
+    public init(listenFDs: [Int32], handler: any HTTPRequestHandler, settings: Settings, logger: Logger) {
         self.handler = handler
-        self.parserLimits = parserLimits
-        self.timeouts = timeouts
-        self.maxConnections = maxConnections
+        self.settings = Mutex(settings)
         self.logger = logger
-        acceptSource = DispatchSource.makeReadSource(fileDescriptor: listenFD, queue: acceptQueue)
+        let queue = acceptQueue
+        listeners = listenFDs.map { fd in (fd, DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)) }
     }
 
     public func start() {
-        acceptSource.setEventHandler { [self] in acceptPending() }
-        acceptSource.setCancelHandler { [listenFD] in Glibc.close(listenFD) }
-        acceptSource.resume()
+        for (index, (fd, source)) in listeners.enumerated() {
+            source.setEventHandler { [self] in acceptPending(index) }
+            source.setCancelHandler { Glibc.close(fd) }
+            source.resume()
+        }
+    }
+
+    /// New limits for connections accepted from now on.
+    public func update(_ settings: Settings) {
+        self.settings.withLock { $0 = settings }
+    }
+
+    /// Runs `completion` after a round trip through the accept queue and the connection
+    /// pool, the loops that serve requests (for the watchdog).
+    public func probe(_ completion: @escaping @Sendable () -> Void) {
+        acceptQueue.async { [connectionQueue] in connectionQueue.async(execute: completion) }
     }
 
     public var openConnections: Int { connections.withLock { $0.count } }
 
-    private func acceptPending() {
+    private func acceptPending(_ index: Int) {
+        let (listenFD, acceptSource) = listeners[index]
         while accepting.withLock({ $0 }) {
             let fd: Int32
             do {
@@ -62,23 +86,24 @@ public final class HTTPServer: @unchecked Sendable {
                     // EMFILE/ENFILE/ENOBUFS: back off instead of spinning on a readable listener.
                     logger.error("accept failed; pausing accepts for 100 ms", metadata: ["error": "\(error)"])
                     acceptSource.suspend()
-                    acceptQueue.asyncAfter(deadline: .now() + .milliseconds(100)) { [self] in acceptSource.resume() }
+                    acceptQueue.asyncAfter(deadline: .now() + .milliseconds(100)) { [self] in listeners[index].source.resume() }
                     return
                 }
             }
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            let full = connections.withLock { $0.count >= maxConnections }
+            let current = settings.withLock { $0 }
+            let full = connections.withLock { $0.count >= current.maxConnections }
             if full {
                 _ = try? Socket.send(fd, Self.overloaded, from: 0)
                 Glibc.close(fd)
-                logger.warning("connection limit reached; answered 503", metadata: ["limit": "\(maxConnections)"])
+                logger.warning("connection limit reached; answered 503", metadata: ["limit": "\(current.maxConnections)"])
                 continue
             }
             let queue = DispatchQueue(label: "spp-hookd.connection", target: connectionQueue)
             let box = Mutex<ObjectIdentifier?>(nil)
             let connection = Connection(
-                fd: fd, queue: queue, limits: parserLimits, timeouts: timeouts, handler: handler, logger: logger,
+                fd: fd, queue: queue, limits: current.parserLimits, timeouts: current.timeouts, handler: handler, logger: logger,
                 onClose: { [self] in
                     if let id = box.withLock({ $0 }) { _ = connections.withLock { $0.removeValue(forKey: id) } }
                 })
@@ -93,7 +118,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// Returns once every connection is closed or `timeout` seconds have passed.
     public func shutdown(timeout: Double) {
         accepting.withLock { $0 = false }
-        acceptQueue.sync { acceptSource.cancel() }
+        acceptQueue.sync { for (_, source) in listeners { source.cancel() } }
         let open = connections.withLock { Array($0.values) }
         for c in open { c.queue.async { c.drain() } }
         let deadline = DispatchTime.now() + timeout

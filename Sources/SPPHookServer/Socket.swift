@@ -48,7 +48,7 @@ public enum Socket {
         let rc = withUnsafeMutablePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
         }
-        guard rc == 0 else { return nil }
+        guard rc == 0, storage.ss_family == sa_family_t(AF_INET) || storage.ss_family == sa_family_t(AF_INET6) else { return nil }
         var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
         var serv = [CChar](repeating: 0, count: Int(NI_MAXSERV))
         let r = withUnsafePointer(to: &storage) {
@@ -60,6 +60,21 @@ public enum Socket {
         let hostString = String(decoding: host.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let servString = String(decoding: serv.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return DaemonConfig.ListenAddress(host: hostString, port: Int(servString) ?? 0)
+    }
+
+    /// `host:port` for TCP, `unix:/path` for a unix socket.
+    public static func describe(_ fd: Int32) -> String {
+        if let inet = localAddress(fd) { return inet.description }
+        var addr = sockaddr_un()
+        var len = socklen_t(MemoryLayout<sockaddr_un>.size)
+        let rc = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        guard rc == 0, addr.sun_family == sa_family_t(AF_UNIX) else { return "fd \(fd)" }
+        let path = withUnsafeBytes(of: addr.sun_path) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        return "unix:" + path
     }
 
     /// Accepts one connection (non-blocking, close-on-exec), or nil when none is pending.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 public import Logging
 public import SPPHookCore
+import Synchronization
 
 /// The receive pipeline: route by path, authenticate the body token, validate the
 /// envelope, classify, persist, and only then acknowledge.
@@ -17,15 +18,20 @@ public final class WebhookHandler: HTTPRequestHandler {
         }
     }
 
-    private let endpoints: [String: Endpoint]
-    private let classifier: EventClassifier
+    /// What a reload replaces, atomically.
+    private struct Routing: Sendable {
+        var endpoints: [String: Endpoint]
+        var classifier: EventClassifier
+    }
+
+    private let routing: Mutex<Routing>
+    public let counters = Counters()
     private let log: EventLog
     private let clock: any WallClock
     private let logger: Logger
 
     public init(endpoints: [Endpoint], classifier: EventClassifier, log: EventLog, clock: any WallClock, logger: Logger) {
-        self.endpoints = Dictionary(endpoints.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
-        self.classifier = classifier
+        self.routing = Mutex(Routing(endpoints: Self.byPath(endpoints), classifier: classifier))
         self.log = log
         self.clock = clock
         self.logger = logger
@@ -33,15 +39,26 @@ public final class WebhookHandler: HTTPRequestHandler {
 
     private static let allow = [("Allow", "POST")]
 
+    private static func byPath(_ endpoints: [Endpoint]) -> [String: Endpoint] {
+        Dictionary(endpoints.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Replaces endpoints, tokens and classification rules in one step (SIGHUP).
+    public func update(endpoints: [Endpoint], classifier: EventClassifier) {
+        routing.withLock { $0 = Routing(endpoints: Self.byPath(endpoints), classifier: classifier) }
+    }
+
     public func precheck(_ head: HTTPRequestHead) -> HTTPResponse? {
-        guard endpoints[head.path] != nil else { return .error(404, "no endpoint at this path") }
+        guard routing.withLock({ $0.endpoints[head.path] }) != nil else { return .error(404, "no endpoint at this path") }
         guard head.method == "POST" else { return .error(405, "only POST is accepted here", headers: Self.allow) }
         return nil
     }
 
     public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let head = request.head
-        guard let endpoint = endpoints[head.path] else { return respond(.error(404, "no endpoint at this path")) }
+        let (found, classifier) = routing.withLock { ($0.endpoints[head.path], $0.classifier) }
+        guard let endpoint = found else { return respond(.error(404, "no endpoint at this path")) }
+        counters.received.add(1, ordering: .relaxed)
         guard head.method == "POST" else { return respond(.error(405, "only POST is accepted here", headers: Self.allow)) }
         if !head.extraTransferCodings.isEmpty {
             return respond(.error(415, "transfer codings other than chunked are not supported"))
@@ -53,11 +70,13 @@ public final class WebhookHandler: HTTPRequestHandler {
         do {
             object = try WebhookEnvelope.parseBody(request.body, contentType: head.headers["content-type"])
         } catch {
+            counters.rejected.add(1, ordering: .relaxed)
             logger.debug("rejected: malformed body", metadata: ["endpoint": "\(endpoint.name)", "reason": "\(error)"])
             return respond(.error(400, "\(error)"))
         }
         // Authenticate before looking at anything else in the body.
         guard let token = WebhookEnvelope.presentedToken(in: object), endpoint.tokens.accepts(token) else {
+            counters.rejected.add(1, ordering: .relaxed)
             logger.notice("rejected: missing or wrong token", metadata: ["endpoint": "\(endpoint.name)"])
             return respond(.error(401, "missing or invalid token"))
         }
@@ -65,6 +84,7 @@ public final class WebhookHandler: HTTPRequestHandler {
         do {
             envelope = try WebhookEnvelope(validating: object)
         } catch {
+            counters.rejected.add(1, ordering: .relaxed)
             logger.notice("rejected: bad envelope", metadata: ["endpoint": "\(endpoint.name)", "reason": "\(error)"])
             return respond(.error(400, "\(error)"))
         }
@@ -76,16 +96,19 @@ public final class WebhookHandler: HTTPRequestHandler {
             id: id, receivedAt: receivedAt, endpoint: endpoint.name, category: category, event: envelope.event,
             created: envelope.created, payloadJSON: canonical)
         let logger = self.logger
+        let counters = self.counters
         let event = envelope.event
         log.append(id: id, category: category, receivedAt: receivedAt, tail: tail) { outcome in
             switch outcome {
             case .stored(let seq):
+                counters.stored.add(1, ordering: .relaxed)
                 logger.debug("stored", metadata: ["seq": "\(seq)", "event": "\(event)", "category": "\(category.rawValue)"])
                 respond(.json(200, .object(JSONObject([
                     .init(key: "ok", value: .bool(true)), .init(key: "seq", value: .number(String(seq))),
                     .init(key: "category", value: .string(category.rawValue)),
                 ]))))
             case .duplicate(let seq, let originalCategory):
+                counters.duplicates.add(1, ordering: .relaxed)
                 logger.debug("duplicate", metadata: ["seq": "\(seq)", "event": "\(event)"])
                 respond(.json(200, .object(JSONObject([
                     .init(key: "ok", value: .bool(true)), .init(key: "duplicate", value: .bool(true)),
@@ -93,6 +116,7 @@ public final class WebhookHandler: HTTPRequestHandler {
                     .init(key: "category", value: .string(originalCategory.rawValue)),
                 ]))))
             case .unavailable(let why):
+                counters.failed.add(1, ordering: .relaxed)
                 logger.warning("not stored: event log unavailable", metadata: ["event": "\(event)", "error": "\(why)"])
                 respond(.error(503, "event log unavailable; not stored", headers: [("Retry-After", "5")]))
             }

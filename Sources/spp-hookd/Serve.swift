@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 public import ArgumentParser
-import Dispatch
 import CShims
+import Dispatch
 import Glibc
 public import Logging
 import SPPHookCore
 import SPPHookServer
+import SPPHookSystemd
 import Synchronization
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
@@ -15,7 +16,10 @@ struct Serve: ParsableCommand {
         abstract: "Run the webhook receiver.",
         discussion: """
             Without --config, uses config.example.json from the working directory when present, \
-            else the same file embedded in the binary (loopback only).
+            else the same file embedded in the binary (loopback only). Under systemd: sockets \
+            passed by socket activation are used instead of "listen"; READY=1 is sent once the \
+            listener accepts and the log is open; SIGHUP reloads the configuration; SIGTERM \
+            finishes in-flight requests and exits 0.
             """
     )
 
@@ -25,17 +29,23 @@ struct Serve: ParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(help: "Log format: auto (journald under systemd, else text), text, json, journal.")
+    var logFormat: LogFormat = .auto
+
     @Option(help: "Seconds to let in-flight requests finish on SIGTERM/SIGINT.")
     var shutdownTimeout: Double = 10
 
     func run() throws {
-        let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let environment = SecretResolver.processEnvironment()
+        logFormat.bootstrap(level: logLevel, environment: environment)
         let logger = Logger(label: "spp-hookd")
+        let listenFDs: [Int32]
+        do {
+            listenFDs = try SocketActivation.listeningSockets()
+        } catch {
+            printError("spp-hookd: \(error)")
+            throw ExitCode(1)
+        }
         let loaded: ConfigLoader.Loaded
         do {
             loaded = try ConfigLoader.load(config)
@@ -45,42 +55,63 @@ struct Serve: ParsableCommand {
         }
         logger.info("configuration loaded", metadata: ["source": "\(loaded.source)"])
         signal(SIGPIPE, SIG_IGN)
-        // The stop-signal handler exists before the listener does, so a SIGTERM that
-        // arrives right after start-up is never lost.
-        let stopSignals = StopSignals.install([SIGTERM, SIGINT])
-        let running = DaemonBox()
-        let timeout = shutdownTimeout
-        Thread.detach {
-            let sig = stopSignals.wait()
-            guard let daemon = running.daemon else { _exit(0) }
-            logger.notice("stopping: finishing in-flight requests", metadata: ["signal": "\(sig)"])
-            daemon.stop(timeout: timeout)
-            logger.notice("stopped", metadata: ["lastSeq": "\(daemon.log.lastSeq)"])
-            _exit(0)
-        }
+        // Signal handling exists before the listener does, so a SIGTERM that arrives right
+        // after start-up is never lost.
+        let signals = StopSignals.install([SIGTERM, SIGINT, SIGHUP])
+        let notifier = SystemdNotifier()
         let daemon: Daemon
         do {
             daemon = try Daemon.start(
-                config: loaded.config, secrets: SecretResolver(environment: SecretResolver.processEnvironment()),
-                logger: logger)
+                config: loaded.config, listenFDs: listenFDs, secrets: SecretResolver(environment: environment), logger: logger)
         } catch {
             printError("spp-hookd: \(error)")
+            notifier.notify("STATUS=failed to start: \(error)")
             throw ExitCode(1)
         }
-        running.daemon = daemon
-        logger.notice("listening on \(daemon.address)", metadata: [
+        logger.notice("listening on \(daemon.addresses.joined(separator: ", "))", metadata: [
             "config": "\(loaded.source)",
             "endpoints": "\(loaded.config.endpoints.map(\.path).joined(separator: ","))",
+            "socketActivated": "\(daemon.socketActivated)",
         ])
+        let reporter = StatusReporter(daemon: daemon, notifier: notifier, logger: logger)
+        notifier.notify("READY=1\nSTATUS=\(daemon.counters.summary)")
+        reporter.start()
+
+        let configPath = config
+        let timeout = shutdownTimeout
+        Thread.detach {
+            while true {
+                let sig = signals.wait()
+                if sig == SIGHUP {
+                    Self.reload(daemon, configPath: configPath, notifier: notifier, logger: logger)
+                    continue
+                }
+                logger.notice("stopping: finishing in-flight requests", metadata: ["signal": "\(sig)"])
+                notifier.notify("STOPPING=1\nSTATUS=stopping")
+                daemon.stop(timeout: timeout)
+                logger.notice("stopped", metadata: ["lastSeq": "\(daemon.log.lastSeq)"])
+                _exit(0)
+            }
+        }
         dispatchMain()
     }
-}
 
-/// The running daemon, once there is one, for the signal handlers.
-final class DaemonBox: Sendable {
-    private let storage = Mutex<Daemon?>(nil)
-    var daemon: Daemon? {
-        get { storage.withLock { $0 } }
-        set { storage.withLock { $0 = newValue } }
+    /// SIGHUP: re-read and validate; apply atomically, or keep the running config and say why.
+    static func reload(_ daemon: Daemon, configPath: String?, notifier: some ServiceManagerNotifier, logger: Logger) {
+        notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(SystemdNotifier.monotonicMicroseconds())")
+        do {
+            let loaded = try ConfigLoader.load(configPath)
+            do {
+                try daemon.reload(loaded.config, secrets: SecretResolver(environment: SecretResolver.processEnvironment()))
+            } catch {
+                throw ConfigLoader.Failure(description: "\(loaded.source): \(error)")
+            }
+            logger.notice("configuration reloaded", metadata: [
+                "source": "\(loaded.source)", "endpoints": "\(loaded.config.endpoints.map(\.path).joined(separator: ","))",
+            ])
+        } catch {
+            logger.error("reload failed; keeping the running configuration", metadata: ["reason": "\(error)"])
+        }
+        notifier.notify("READY=1\nSTATUS=\(daemon.counters.summary)")
     }
 }

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+import ArgumentParser
+import Logging
+import SPPHookServer
+import SPPHookSystemd
+
+/// How log lines are written.
+enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+    /// journald when stderr is the journal (`JOURNAL_STREAM`), else text.
+    case auto
+    /// Readable lines on stderr.
+    case text
+    /// One JSON object per line on stderr.
+    case json
+    /// Structured entries through `sd_journal_sendv`.
+    case journal
+
+    func bootstrap(level: Logger.Level, environment: [String: String]) {
+        var format = self
+        if format == .auto {
+            format = JournalLogHandler.stderrIsJournal(environment: environment) ? .journal : .text
+        }
+        LoggingSystem.bootstrap { label in
+            switch format {
+            case .journal:
+                var h = JournalLogHandler()
+                h.logLevel = level
+                return h
+            case .json:
+                var h = JSONLogHandler(label: label)
+                h.logLevel = level
+                return h
+            case .auto, .text:
+                var h = StreamLogHandler.standardError(label: label)
+                h.logLevel = level
+                return h
+            }
+        }
+    }
+}
