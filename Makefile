@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 SYSTEM_PACKAGES := libssl-dev libsystemd-dev pkg-config
 BENCH_PACKAGES := wrk nginx-light webhook
 
-.PHONY: all deps build release run test bench clean
+.PHONY: all deps build release run test bench install clean
 
 all: build
 
@@ -41,6 +41,10 @@ bench: deps
 	fi
 	$(SWIFT) build -c release
 	bash scripts/bench.sh
+
+# Binary, systemd units, /etc/spp-hookd/config.json (kept if present), docs. PREFIX, DESTDIR.
+install: release
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) bash scripts/install.sh .build/release/spp-hookd
 
 clean:
 	rm -rf .build spp-data bench-out

@@ -50,7 +50,7 @@ public struct SecretResolver: Sendable {
             guard let dir = environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty else {
                 return .failure(.absent("credential \(name): CREDENTIALS_DIRECTORY is not set (no LoadCredential=)"))
             }
-            return Self.firstLine(of: dir + "/" + name)
+            return Self.firstLine(of: dir + "/" + name).mapError { .unusable("credential \(name): \($0)") }
         }
     }
 

@@ -27,7 +27,10 @@ final class DaemonProcess {
 
     /// Writes `config.json` into `dir` (dataDir `data`, listen on port 0) and starts the daemon.
     /// - Parameter extra: more top-level config members (`"limits": {...}`), as JSON text.
-    init(dir: TemporaryDirectory, extra: String = "", environment: [String: String] = [:], start: Bool = true) throws {
+    init(
+        dir: TemporaryDirectory, extra: String = "", environment: [String: String] = [:], extraArguments: [String] = [],
+        start: Bool = true
+    ) throws {
         self.dir = dir
         let config = """
             {"listen": "127.0.0.1:0", "dataDir": "\(dir.file("data"))",
@@ -40,7 +43,7 @@ final class DaemonProcess {
         }
         try "second-endpoint-token-0123456789\n".write(toFile: dir.file("second.token"), atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--config", dir.file("config.json"), "--log-level", "debug"]
+        process.arguments = ["serve", "--config", dir.file("config.json"), "--log-level", "debug"] + extraArguments
         var env = ProcessInfo.processInfo.environment
         env["TEST_SPP_TOKEN"] = Self.token
         env["SWIFT_BACKTRACE"] = "enable=no"
@@ -57,12 +60,13 @@ final class DaemonProcess {
         if start { try launch() }
     }
 
+    /// Starts the process (unless already running) and waits for its "listening on" line.
     func launch() throws {
-        try process.run()
+        if !process.isRunning && process.processIdentifier == 0 { try process.run() }
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             let text = stderr
-            if let range = text.range(of: "listening on 127.0.0.1:") {
+            if let range = text.range(of: "listening on 127.0.0.1:") ?? text.range(of: #""message":"listening on 127.0.0.1:"#) {
                 let digits = text[range.upperBound...].prefix(while: \.isNumber)
                 if let p = UInt16(digits), !digits.isEmpty, text[range.upperBound...].dropFirst(digits.count).first != nil {
                     port = p

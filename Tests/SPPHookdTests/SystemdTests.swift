@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MIT
+import Foundation
+import Synchronization
+import Testing
+
+@Suite("systemd integration")
+struct SystemdTests {
+    @Test func notifyReadyStatusWatchdogStoppingInOrder() throws {
+        let dir = TemporaryDirectory()
+        let manager = try FakeServiceManager(dir: dir)
+        let daemon = try DaemonProcess(dir: dir, environment: ["NOTIFY_SOCKET": manager.path, "WATCHDOG_USEC": "400000"],
+            start: false)
+        let launched = Date()
+        try daemon.process.run()
+        var messages = manager.collect(until: Date().addingTimeInterval(20)) { $0.contains { $0.fields["READY"] == "1" } }
+        let ready = try #require(messages.last)
+        #expect(ready.fields["READY"] == "1")
+        #expect(ready.fields["STATUS"]?.hasPrefix("received 0, stored 0") == true)
+        // READY comes only once the listener accepts: the port it logged takes a request now.
+        try daemon.launch()
+        let client = try RawHTTPClient(port: daemon.port)
+        client.send(RawHTTPClient.post("/spp/main", sppBody()))
+        #expect(client.readResponse()?.status == 200)
+        messages += manager.collect(until: Date().addingTimeInterval(1.5))
+        let afterReady = messages.drop { $0.fields["READY"] == nil }.dropFirst()
+        let pings = afterReady.filter { $0.fields["WATCHDOG"] == "1" }
+        #expect(pings.count >= 4, "watchdog pings at half of 400 ms: got \(pings.count)")
+        for (a, b) in zip(pings, pings.dropFirst()) {
+            let gap = b.at.timeIntervalSince(a.at)
+            #expect(gap > 0.1 && gap < 0.4, "ping gap \(gap)")
+        }
+        #expect(messages.prefix { $0.fields["READY"] == nil }.allSatisfy { $0.fields["WATCHDOG"] == nil }, "no ping before READY")
+        #expect(afterReady.contains { $0.fields["STATUS"]?.contains("stored 1") == true })
+        // SIGHUP: RELOADING=1 with MONOTONIC_USEC, then READY=1 again.
+        daemon.kill(SIGHUP)
+        let reload = manager.collect(until: Date().addingTimeInterval(5)) { $0.contains { $0.fields["READY"] == "1" } }
+        let reloading = try #require(reload.first { $0.fields["RELOADING"] == "1" })
+        #expect(UInt64(reloading.fields["MONOTONIC_USEC"] ?? "") != nil)
+        #expect(reload.firstIndex { $0.fields["RELOADING"] != nil }! < reload.firstIndex { $0.fields["READY"] != nil }!)
+        // SIGTERM: STOPPING=1, then exit 0.
+        daemon.kill(SIGTERM)
+        let end = manager.collect(until: Date().addingTimeInterval(5)) { $0.contains { $0.fields["STOPPING"] == "1" } }
+        #expect(end.contains { $0.fields["STOPPING"] == "1" })
+        #expect(daemon.stop() == 0)
+        #expect(Date().timeIntervalSince(launched) < 30)
+    }
+
+    @Test func sighupAppliesAGoodConfigAndKeepsTheRunningOneOnError() throws {
+        let dir = TemporaryDirectory()
+        let daemon = try DaemonProcess(dir: dir)
+        let config = dir.read("config.json")
+        // Good: a new endpoint with its own token.
+        let added = config.replacingOccurrences(of: #""endpoints": ["#,
+            with: #""endpoints": [{"name": "new", "path": "/spp/new", "tokens": ["new-endpoint-token-0123456789"]},"#)
+        try added.write(toFile: dir.file("config.json"), atomically: true, encoding: .utf8)
+        daemon.kill(SIGHUP)
+        try waitFor { daemon.stderr.contains("configuration reloaded") }
+        let client = try RawHTTPClient(port: daemon.port)
+        client.send(RawHTTPClient.post("/spp/new", sppBody(token: "new-endpoint-token-0123456789")))
+        #expect(client.readResponse()?.status == 200)
+        // Bad: an unknown key. The error names it and the running config stays.
+        try added.replacingOccurrences(of: #""listen""#, with: #""colour": 1, "listen""#)
+            .write(toFile: dir.file("config.json"), atomically: true, encoding: .utf8)
+        daemon.kill(SIGHUP)
+        try waitFor { daemon.stderr.contains("reload failed; keeping the running configuration") }
+        #expect(daemon.stderr.contains("colour: unknown key"))
+        // A change that needs a restart is refused the same way.
+        try added.replacingOccurrences(of: dir.file("data"), with: dir.file("elsewhere"))
+            .write(toFile: dir.file("config.json"), atomically: true, encoding: .utf8)
+        daemon.kill(SIGHUP)
+        try waitFor { daemon.stderr.contains("dataDir: changing it needs a restart") }
+        client.send(RawHTTPClient.post("/spp/new", sppBody(token: "new-endpoint-token-0123456789", note: "2")))
+        #expect(client.readResponse()?.status == 200)
+        client.send(RawHTTPClient.post("/spp/main", sppBody(note: "3")))
+        #expect(client.readResponse()?.status == 200)
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test(arguments: ["tcp", "unix"])
+    func socketActivationAnswersAWebhook(_ kind: String) throws {
+        let dir = TemporaryDirectory()
+        let port = try freePort()
+        let address = kind == "tcp" ? "127.0.0.1:\(port)" : dir.file("spp.sock")
+        try """
+            {"listen": "127.0.0.1:1", "dataDir": "\(dir.file("data"))",
+             "endpoints": [{"name": "main", "path": "/spp/main", "tokens": ["env:TEST_SPP_TOKEN"]}]}
+            """.write(toFile: dir.file("config.json"), atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
+        p.arguments = ["-l", address, "-E", "TEST_SPP_TOKEN=\(DaemonProcess.token)",
+            DaemonProcess.binary, "serve", "--config", dir.file("config.json"), "--log-format", "text"]
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        defer {
+            p.terminate()
+            p.waitUntilExit()
+        }
+        try waitFor { kind == "tcp" ? (try? RawHTTPClient(port: port)) != nil : FileManager.default.fileExists(atPath: address) }
+        let client = kind == "tcp" ? try RawHTTPClient(port: port) : try RawHTTPClient(unixPath: address)
+        client.send(RawHTTPClient.post("/spp/main", sppBody()))
+        let r = try #require(client.readResponse())
+        #expect(r.status == 200)
+        #expect(dir.events().count == 1)
+    }
+
+    @Test func jsonLogFormat() throws {
+        let dir = TemporaryDirectory()
+        let daemon = try DaemonProcess(dir: dir, extraArguments: ["--log-format", "json"])
+        daemon.stop()
+        let lines = daemon.stderr.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["level"] != nil && object?["message"] != nil && object?["time"] != nil, "\(line)")
+        }
+        #expect(lines.contains { $0.contains(#""message":"listening on 127.0.0.1:"#) })
+    }
+
+    @Test func sigtermUnderLoadLosesNoAcknowledgedEvent() throws {
+        let dir = TemporaryDirectory()
+        let daemon = try DaemonProcess(dir: dir)
+        let port = daemon.port
+        let acks = Mutex<[(Int, String)]>([])
+        let group = DispatchGroup()
+        for c in 0..<8 {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                guard let client = try? RawHTTPClient(port: port, timeout: 5) else { return }
+                for n in 1...100_000 {
+                    let marker = "t\(c)-\(n)"
+                    client.send(RawHTTPClient.post("/spp/main", sppBody(id: marker)))
+                    guard let r = client.readResponse(), r.status == 200, let seq = r.json["seq"] as? Int else { return }
+                    acks.withLock { $0.append((seq, marker)) }
+                }
+            }
+        }
+        try waitFor { acks.withLock { $0.count } >= 300 }
+        #expect(daemon.stop(SIGTERM) == 0)
+        group.wait()
+        var logged: [Int: String] = [:]
+        for e in dir.events() {
+            logged[e["seq"] as! Int] = ((e["payload"] as? [String: Any])?["data"] as? [String: Any])?["id"] as? String
+        }
+        let acknowledged = acks.withLock { $0 }
+        #expect(acknowledged.allSatisfy { logged[$0.0] == $0.1 }, "acknowledged events missing after SIGTERM")
+        #expect(daemon.stderr.contains("stopped"))
+    }
+}
+
+/// Polls `condition` until it holds (or fails after `seconds`).
+func waitFor(_ seconds: Double = 15, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return }
+        usleep(20_000)
+    }
+    throw DaemonError(message: "condition not met within \(seconds) s")
+}
+
+/// A loopback TCP port that was free a moment ago.
+func freePort() throws -> UInt16 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return UInt16(bigEndian: addr.sin_port)
+}
