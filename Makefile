@@ -44,7 +44,9 @@ bench: deps
 
 # Binary, systemd units, /etc/spp-hookd/config.json (kept if present), docs. PREFIX, DESTDIR.
 install: release
-	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) bash scripts/install.sh .build/release/spp-hookd
+	mkdir -p .build/man
+	$(SWIFT) package --allow-writing-to-directory .build/man generate-manual --output-directory .build/man
+	MANPAGE=.build/man/spp-hookd.1 PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) bash scripts/install.sh .build/release/spp-hookd
 
 clean:
 	rm -rf .build spp-data bench-out

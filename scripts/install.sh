@@ -2,6 +2,7 @@
 # Installs a built spp-hookd: scripts/install.sh PATH-TO-BINARY
 # PREFIX (default /usr/local), DESTDIR (staging root), SYSCONFDIR (default /etc),
 # UNITDIR (default $PREFIX/lib/systemd/system, which systemd searches).
+# MANPAGE: a generated spp-hookd.1 to install (make install generates it).
 # An existing /etc/spp-hookd/config.json is never overwritten.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,4 +26,8 @@ else
 fi
 install -m 0644 README.md "$DESTDIR$DOCDIR/README.md"
 install -m 0644 deploy/spp-hookd.service.d/shell-hooks.conf.example "$DESTDIR$DOCDIR/shell-hooks.conf.example"
+if [ -n "${MANPAGE:-}" ]; then
+    install -d "$DESTDIR$PREFIX/share/man/man1"
+    install -m 0644 "$MANPAGE" "$DESTDIR$PREFIX/share/man/man1/spp-hookd.1"
+fi
 echo "installed spp-hookd to $DESTDIR$PREFIX/bin, units to $DESTDIR$UNITDIR, config in $DESTDIR$SYSCONFDIR/spp-hookd"

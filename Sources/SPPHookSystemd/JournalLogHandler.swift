@@ -32,10 +32,15 @@ public struct JournalLogHandler: LogHandler {
         for (key, value) in merged {
             fields.append("\(Self.fieldName(key))=\(value)")
         }
-        Self.send(fields)
+        if !Self.send(fields) {
+            // The journal refused (no socket, say): never lose the line, write it to stderr.
+            let line = Array("<\(Self.priority(event.level))>\(event.message) \(merged.map { "\($0)=\($1)" }.sorted().joined(separator: " "))\n".utf8)
+            _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        }
     }
 
-    static func send(_ fields: [String]) {
+    /// Sends one entry; false when the journal did not take it.
+    static func send(_ fields: [String]) -> Bool {
         var buffers = fields.map { Array($0.utf8) }
         var iovecs: [iovec] = []
         iovecs.reserveCapacity(buffers.count)
@@ -43,8 +48,8 @@ public struct JournalLogHandler: LogHandler {
             buffers[i].withUnsafeMutableBytes { iovecs.append(iovec(iov_base: $0.baseAddress, iov_len: $0.count)) }
         }
         // The pointers stay valid: `buffers` is not mutated again before the call returns.
-        withExtendedLifetime(buffers) {
-            _ = sd_journal_sendv(iovecs, Int32(iovecs.count))
+        return withExtendedLifetime(buffers) {
+            sd_journal_sendv(iovecs, Int32(iovecs.count)) >= 0
         }
     }
 

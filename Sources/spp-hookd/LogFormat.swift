@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 import ArgumentParser
+import Glibc
 import Logging
 import SPPHookServer
 import SPPHookSystemd
@@ -19,6 +20,11 @@ enum LogFormat: String, ExpressibleByArgument, CaseIterable {
         var format = self
         if format == .auto {
             format = JournalLogHandler.stderrIsJournal(environment: environment) ? .journal : .text
+        }
+        if format == .journal && access("/run/systemd/journal/socket", F_OK) != 0 {
+            // libsystemd drops entries silently when journald is absent: keep the logs visible.
+            printError("spp-hookd: no journald socket (/run/systemd/journal/socket); logging text to stderr")
+            format = .text
         }
         LoggingSystem.bootstrap { label in
             switch format {

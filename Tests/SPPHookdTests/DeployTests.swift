@@ -25,12 +25,13 @@ struct DeployTests {
 
     @Test func installedUnitsVerifyAndAreHardened() throws {
         let dir = TemporaryDirectory()
+        try ".TH SPP-HOOKD 1\n".write(toFile: dir.file("spp-hookd.1"), atomically: true, encoding: .utf8)
         let (status, output) = try Self.run("/bin/bash", ["\(Self.root)/scripts/install.sh", DaemonProcess.binary],
-            environment: ["DESTDIR": dir.file("stage"), "PREFIX": "/usr"])
+            environment: ["DESTDIR": dir.file("stage"), "PREFIX": "/usr", "MANPAGE": dir.file("spp-hookd.1")])
         #expect(status == 0, "\(output)")
         let stage = dir.file("stage")
         for path in ["/usr/bin/spp-hookd", "/usr/lib/systemd/system/spp-hookd.service", "/usr/lib/systemd/system/spp-hookd.socket",
-            "/etc/spp-hookd/config.json", "/usr/share/doc/spp-hookd/README.md"]
+            "/etc/spp-hookd/config.json", "/usr/share/doc/spp-hookd/README.md", "/usr/share/man/man1/spp-hookd.1"]
         {
             #expect(FileManager.default.fileExists(atPath: stage + path), "\(path) not installed")
         }
