@@ -33,6 +33,9 @@ public final class Daemon: Sendable {
         logger: Logger
     ) throws(StartError) -> Daemon {
         let endpoints = try resolveEndpoints(config, secrets: secrets, logger: logger)
+        if !config.sinks.isEmpty {
+            throw StartError(description: "sinks: fan-out is not wired into this build yet; remove the sinks to start")
+        }
         let log: EventLog
         do {
             log = try EventLog(directory: config.dataDir, dedupWindowSeconds: config.dedupWindowSeconds, clock: clock, logger: logger)

@@ -45,7 +45,16 @@ struct ConfigTests {
         (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"limits":{"maxBodyBytes":0}}"#, "limits.maxBodyBytes", "between"),
         (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"limits":{"maxBodyBytez":1}}"#, "limits.maxBodyBytez", "unknown key"),
         (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"dedupWindowSeconds":-1}"#, "dedupWindowSeconds", "between"),
-        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"sinks":[{"type":"file"}]}"#, "sinks[0]", "not supported"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"sinks":[{"type":"file"}]}"#, "sinks[0].path", "required"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"sinks":[{"type":"ftp","name":"x"}]}"#, "sinks[0].type", "must be"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"sinks":[{"type":"shell","name":"x","command":"rm -rf /"}]}"#, "sinks[0].command", "no shell string"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"sinks":[{"type":"file","name":"../x","path":"/tmp/x"}]}"#, "sinks[0].name", "names files"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"sinks":[{"type":"file","name":"x","path":"/x","mode":"999"}]}"#, "sinks[0].mode", "octal"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"sinks":[{"type":"file","name":"x","path":"/x","categories":["order"]}]}"#, "sinks[0].categories[0]", "one of"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"sinks":[{"type":"file","name":"x","path":"/x","events":["ord*"]}]}"#, "sinks[0].events[0]", "pattern"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"sinks":[{"type":"file","name":"x","path":"/x","retry":{"maxAttempts":0}}]}"#, "sinks[0].retry.maxAttempts", "between"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"sinks":[{"type":"shell","name":"x","command":["/bin/true"],"concurrency":100}]}"#, "sinks[0].concurrency", "between"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"sinks":[{"type":"file","name":"x","path":"/x"},{"type":"file","name":"x","path":"/y"}]}"#, "sinks[1].name", "duplicate"),
     ])
     func rejectsNamingTheKey(_ json: String, _ path: String, _ fragment: String) {
         do {

@@ -27,15 +27,10 @@ public enum ConfigDecoder {
         let limits = try decodeLimits(o["limits"])
         let dedup = try int(o["dedupWindowSeconds"], "dedupWindowSeconds", default: 86400, range: 0...(366 * 86400))
 
-        if let sinks = o["sinks"] {
-            guard case .array(let list) = sinks else { throw ConfigError("sinks", "must be an array") }
-            if !list.isEmpty {
-                throw ConfigError("sinks[0]", "sinks are not supported by this version yet; leave \"sinks\" empty")
-            }
-        }
+        let sinks = try decodeSinks(o["sinks"])
         return DaemonConfig(
             listen: listen, dataDir: dataDir, endpoints: endpoints, classify: classify, limits: limits,
-            dedupWindowSeconds: dedup)
+            dedupWindowSeconds: dedup, sinks: sinks)
     }
 
     static func decodeEndpoints(_ value: JSONValue?) throws(ConfigError) -> [DaemonConfig.Endpoint] {

@@ -65,6 +65,7 @@ public struct DaemonConfig: Sendable, Equatable {
     public var classify: [String: EventCategory]
     public var limits: Limits
     public var dedupWindowSeconds: Int
+    public var sinks: [SinkConfig] = []
 
     public var classifier: EventClassifier { EventClassifier(overrides: classify) }
 }

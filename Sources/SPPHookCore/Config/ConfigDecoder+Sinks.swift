@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+
+extension ConfigDecoder {
+    static func decodeSinks(_ value: JSONValue?) throws(ConfigError) -> [SinkConfig] {
+        guard let value else { return [] }
+        guard case .array(let list) = value else { throw ConfigError("sinks", "must be an array") }
+        var result: [SinkConfig] = []
+        var names = Set<String>()
+        for (i, item) in list.enumerated() {
+            let at = "sinks[\(i)]"
+            guard case .object(let o) = item else { throw ConfigError(at, "must be an object") }
+            let type = try string(o["type"], "\(at).type", default: nil)
+            let common: Set<String> = ["name", "type", "categories", "events", "retry", "ordered"]
+            let kind: SinkConfig.Kind
+            switch type {
+            case "file":
+                try allowKeys(o, common.union(["path", "mode"]), at: at)
+                let path = try string(o["path"], "\(at).path", default: nil)
+                guard !path.isEmpty else { throw ConfigError("\(at).path", "must not be empty") }
+                let modeText = try string(o["mode"], "\(at).mode", default: "0600")
+                guard let mode = Int(modeText, radix: 8), (0...0o777).contains(mode) else {
+                    throw ConfigError("\(at).mode", "must be an octal file mode such as \"0640\"")
+                }
+                kind = .file(path: path, mode: mode)
+            case "shell":
+                try allowKeys(o, common.union(["command", "timeoutSeconds", "concurrency"]), at: at)
+                guard case .array(let parts)? = o["command"], !parts.isEmpty else {
+                    throw ConfigError("\(at).command", "must be a non-empty array: the program and its arguments (no shell string)")
+                }
+                var command: [String] = []
+                for (k, p) in parts.enumerated() {
+                    guard case .string(let s) = p, !s.isEmpty || k > 0 else {
+                        throw ConfigError("\(at).command[\(k)]", "must be a non-empty string")
+                    }
+                    command.append(s)
+                }
+                let timeout = try double(o["timeoutSeconds"], "\(at).timeoutSeconds", default: 30, range: 0.1...86400)
+                let concurrency = try int(o["concurrency"], "\(at).concurrency", default: 1, range: 1...64)
+                kind = .shell(command: command, timeoutSeconds: timeout, concurrency: concurrency)
+            case "forward":
+                throw ConfigError("\(at).type", "forward sinks are not supported by this version yet (file and shell are)")
+            default:
+                throw ConfigError("\(at).type", "must be \"file\" or \"shell\", not \"\(type)\"")
+            }
+            let name = try string(o["name"], "\(at).name", default: nil)
+            guard !name.isEmpty, name.count <= 64,
+                name.utf8.allSatisfy({ HTTPSyntax.isTokenChar($0) && $0 != UInt8(ascii: "*") && $0 != UInt8(ascii: "|") }),
+                !name.hasPrefix(".")
+            else { throw ConfigError("\(at).name", "must be 1–64 letters, digits, '.', '-' or '_' (it names files)") }
+            guard names.insert(name).inserted else { throw ConfigError("\(at).name", "duplicate sink name \"\(name)\"") }
+            let filter = try decodeFilter(o, at: at)
+            let retry = try decodeRetry(o["retry"], at: "\(at).retry")
+            let ordered: Bool
+            switch o["ordered"] {
+            case nil: ordered = true
+            case .bool(let b)?: ordered = b
+            case .some(let v): throw ConfigError("\(at).ordered", "must be true or false, not \(v.typeName)")
+            }
+            result.append(SinkConfig(name: name, kind: kind, filter: filter, retry: retry, ordered: ordered))
+        }
+        return result
+    }
+
+    static func decodeFilter(_ o: JSONObject, at: String) throws(ConfigError) -> SinkFilter {
+        var filter = SinkFilter()
+        if let value = o["categories"] {
+            guard case .array(let list) = value, !list.isEmpty else {
+                throw ConfigError("\(at).categories", "must be a non-empty array of categories")
+            }
+            var set = Set<EventCategory>()
+            for (k, v) in list.enumerated() {
+                guard case .string(let s) = v, let c = EventCategory(rawValue: s) else {
+                    throw ConfigError("\(at).categories[\(k)]", "must be one of \(EventCategory.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                set.insert(c)
+            }
+            filter.categories = set
+        }
+        if let value = o["events"] {
+            guard case .array(let list) = value, !list.isEmpty else {
+                throw ConfigError("\(at).events", "must be a non-empty array of event names or resource.* patterns")
+            }
+            var events: [String] = []
+            for (k, v) in list.enumerated() {
+                guard case .string(let s) = v, !s.isEmpty, !s.dropLast(2).contains("*"), s == "*" || !s.hasSuffix("*") || s.hasSuffix(".*")
+                else { throw ConfigError("\(at).events[\(k)]", "must be an event name (order.created) or a resource.* pattern") }
+                events.append(s)
+            }
+            filter.events = events
+        }
+        return filter
+    }
+
+    static func decodeRetry(_ value: JSONValue?, at: String) throws(ConfigError) -> RetryPolicy {
+        var retry = RetryPolicy()
+        guard let value else { return retry }
+        guard case .object(let o) = value else { throw ConfigError(at, "must be an object") }
+        try allowKeys(o, ["maxAttempts", "initialSeconds", "maxSeconds"], at: at)
+        retry.maxAttempts = try int(o["maxAttempts"], "\(at).maxAttempts", default: retry.maxAttempts, range: 1...1000)
+        retry.initialSeconds = try double(o["initialSeconds"], "\(at).initialSeconds", default: retry.initialSeconds, range: 0.001...86400)
+        retry.maxSeconds = try double(o["maxSeconds"], "\(at).maxSeconds", default: max(retry.maxSeconds, retry.initialSeconds),
+            range: retry.initialSeconds...(7 * 86400))
+        return retry
+    }
+
+    static func double(_ value: JSONValue?, _ path: String, default fallback: Double, range: ClosedRange<Double>) throws(ConfigError) -> Double {
+        switch value {
+        case nil: return fallback
+        case .number(let n)?:
+            guard let v = Double(n), range.contains(v) else {
+                throw ConfigError(path, "must be a number between \(range.lowerBound) and \(range.upperBound), not \(n)")
+            }
+            return v
+        case .some(let v): throw ConfigError(path, "must be a number, not \(v.typeName)")
+        }
+    }
+}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+
+/// One configured sink: where events go, which ones, and how failures are retried.
+public struct SinkConfig: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// Append the event's log line to `path` (`{category}`, `{event}` expand), created
+        /// with `mode`; fdatasync per batch.
+        case file(path: String, mode: Int)
+        /// Run `command` (argv, never a shell string) with the event JSON on stdin.
+        case shell(command: [String], timeoutSeconds: Double, concurrency: Int)
+    }
+
+    public var name: String
+    public var kind: Kind
+    public var filter: SinkFilter
+    public var retry: RetryPolicy
+    /// A failing event holds the sink's cursor (true), or later events pass while it waits (false).
+    public var ordered: Bool
+
+    public init(name: String, kind: Kind, filter: SinkFilter = SinkFilter(), retry: RetryPolicy = RetryPolicy(), ordered: Bool = true) {
+        self.name = name
+        self.kind = kind
+        self.filter = filter
+        self.retry = retry
+        self.ordered = ordered
+    }
+
+    /// How many deliveries may run at once.
+    public var concurrency: Int {
+        switch kind {
+        case .file: 1
+        case .shell(_, _, let c): c
+        }
+    }
+}
+
+/// Which events a sink takes: by category and/or by event name (exact or `resource.*`).
+/// Both given: an event must match both. Neither: every event.
+public struct SinkFilter: Sendable, Equatable {
+    public var categories: Set<EventCategory>?
+    public var events: [String]?
+
+    public init(categories: Set<EventCategory>? = nil, events: [String]? = nil) {
+        self.categories = categories
+        self.events = events
+    }
+
+    public func matches(category: EventCategory, event: String) -> Bool {
+        if let categories, !categories.contains(category) { return false }
+        if let events, !events.contains(where: { Self.glob($0, matches: event) }) { return false }
+        return true
+    }
+
+    /// `order.*` matches `order.created` (not `order` or `orders.x`); otherwise exact, case-insensitive.
+    static func glob(_ pattern: String, matches event: String) -> Bool {
+        let p = pattern.lowercasedASCII(), e = event.lowercasedASCII()
+        if p == "*" { return true }
+        if p.hasSuffix(".*") { return e.hasPrefix(String(p.dropLast())) && e.count > p.count - 1 }
+        return p == e
+    }
+}
+
+/// Exponential back-off with full jitter: attempt n (1-based) waits a random time in
+/// [0, min(maxSeconds, initialSeconds × 2^(n−1))], at least 10% of that bound.
+public struct RetryPolicy: Sendable, Equatable {
+    public var maxAttempts: Int
+    public var initialSeconds: Double
+    public var maxSeconds: Double
+
+    /// 8 attempts, 1 s doubling to at most 1 h: about 2 minutes of tries in expectation
+    /// before a dead letter, longer when the receiver asks with Retry-After.
+    public init(maxAttempts: Int = 8, initialSeconds: Double = 1, maxSeconds: Double = 3600) {
+        self.maxAttempts = maxAttempts
+        self.initialSeconds = initialSeconds
+        self.maxSeconds = maxSeconds
+    }
+
+    /// The wait after failed attempt `attempt`, with `random` uniform in [0, 1).
+    public func delay(afterAttempt attempt: Int, random: Double) -> Double {
+        let exponent = min(max(attempt - 1, 0), 62)
+        let bound = min(maxSeconds, initialSeconds * Double(1 << UInt64(min(exponent, 52))))
+        return bound * (0.1 + 0.9 * random)
+    }
+}
+
+/// Expands `{category}` and `{event}` in a file sink's path. Event names cannot reach
+/// outside the directory: `/` and a leading `.` become `_`.
+public enum PathTemplate {
+    public static func expand(_ template: String, category: EventCategory, event: String) -> String {
+        var safeEvent = String(event.map { $0 == "/" || $0 == "\\" ? "_" : $0 })
+        if safeEvent.hasPrefix(".") { safeEvent = "_" + safeEvent.dropFirst() }
+        return template.replacingAll("{category}", with: category.rawValue).replacingAll("{event}", with: safeEvent)
+    }
+}
+
+extension String {
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var result = ""
+        var rest = Substring(self)
+        while let r = rest.firstRange(of: target) {
+            result += rest[..<r.lowerBound]
+            result += replacement
+            rest = rest[r.upperBound...]
+        }
+        return result + rest
+    }
+}
