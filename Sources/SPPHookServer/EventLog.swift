@@ -54,6 +54,9 @@ public final class EventLog: Sendable {
 
     public let path: String
     public let recovery: Recovery
+    /// Bytes of the log known to be on disk; readers (sinks) never read past it.
+    private let durable: Atomic<Int64>
+    private let subscribers = Mutex<[Signal]>([])
     private let state: Mutex<State>
     private let writer: Mutex<Writer>
     private let queue = DispatchQueue(label: "spp-hookd.event-log", qos: .userInitiated)
@@ -81,7 +84,17 @@ public final class EventLog: Sendable {
         let recovery = try Self.recover(file: file, path: path, dedup: &dedup, now: clock.now(), logger: logger)
         self.recovery = recovery
         self.state = Mutex(State(lastSeq: recovery.lastSeq, dedup: dedup))
-        self.writer = Mutex(Writer(file: file, durableSize: try file.size()))
+        let size = try file.size()
+        self.writer = Mutex(Writer(file: file, durableSize: size))
+        self.durable = Atomic(size)
+    }
+
+    /// The durable size of the log in bytes.
+    public var durableSize: Int64 { durable.load(ordering: .acquiring) }
+
+    /// `signal` is notified after every batch that reached the disk.
+    public func subscribe(_ signal: Signal) {
+        subscribers.withLock { $0.append(signal) }
     }
 
     /// Queues an event line; `completion` runs once its fate is known (on the log's queue).
@@ -152,7 +165,11 @@ public final class EventLog: Sendable {
                 bytes.append(contentsOf: EventRecord.head(seq: seq))
                 bytes.append(contentsOf: tail)
             }
-            let failure = writer.withLock { w in Self.write(bytes, to: &w, logger: logger) }
+            let (failure, size) = writer.withLock { w in (Self.write(bytes, to: &w, logger: logger), w.durableSize) }
+            if failure == nil {
+                durable.store(size, ordering: .releasing)
+                for s in subscribers.withLock({ $0 }) { s.notify() }
+            }
             var outcomes: [(Completion, Outcome)] = []
             state.withLock { s in
                 for item in items {

@@ -79,7 +79,7 @@ struct Serve: ParsableCommand {
 
         let configPath = config
         let timeout = shutdownTimeout
-        Thread.detach {
+        POSIXThread.detach {
             while true {
                 let sig = signals.wait()
                 if sig == SIGHUP {

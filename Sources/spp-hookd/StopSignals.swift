@@ -25,22 +25,3 @@ struct StopSignals: Sendable {
         }
     }
 }
-
-/// A detached POSIX thread (the signal waiter must not depend on Dispatch's pool).
-enum Thread {
-    private final class Box {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-
-    static func detach(_ body: @escaping @Sendable () -> Void) {
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { arg in
-            Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue().body()
-            return nil
-        }, box)
-        precondition(rc == 0, "pthread_create failed")
-        pthread_detach(thread)
-    }
-}

@@ -45,6 +45,19 @@ struct EventRecordTests {
         #expect(prefix?.id == Self.record.id)
         #expect(prefix?.receivedAt == Self.record.receivedAt)
         #expect(prefix?.category == "orders")
+        #expect(prefix?.event == "order.created")
+        #expect(prefix?.endpoint == "main")
+    }
+
+    @Test(arguments: [#"we"ird\event"#, "quote\"", "back\\slash", "unicode.é"])
+    func escapedNamesSurviveThePrefixReader(_ event: String) {
+        var record = Self.record
+        record.event = event
+        record.endpoint = "end\"point"
+        let prefix = EventLogLine(record.line.dropLast())
+        #expect(prefix?.event == event)
+        #expect(prefix?.endpoint == "end\"point")
+        #expect(prefix?.seq == 42)
     }
 
     @Test func prefixReaderRejectsTornAndForeignLines() {

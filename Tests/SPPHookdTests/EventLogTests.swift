@@ -121,6 +121,20 @@ struct EventLogTests {
         #expect(dir.events().map { $0["seq"] as! Int } == [1, 2, 3])
     }
 
+    @Test func eventNamesThatNeedEscapingSurviveRecovery() throws {
+        let clock = ManualClock()
+        do {
+            let (log, _) = try open(clock)
+            #expect(Self.append(log, clock, id: Self.id(1), event: #"odd"name\x"#) == .stored(seq: 1))
+            #expect(Self.append(log, clock, id: Self.id(2)) == .stored(seq: 2))
+            log.drain()
+        }
+        let (log, _) = try open(clock)
+        #expect(log.recovery.lines == 2)
+        #expect(log.recovery.tornBytes == 0)
+        #expect(dir.events().first?["event"] as? String == #"odd"name\x"#)
+    }
+
     @Test func aFailedWriteIsReportedAndCutOff() throws {
         let clock = ManualClock()
         let (log, file) = try open(clock)

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 
 /// The fixed-order prefix of an event-log line, read without a full JSON parse so that
-/// start-up recovery over a large log stays fast: `{"seq":N,"id":"…","receivedAt":"…",`.
+/// start-up recovery and sinks stay fast over a large log:
+/// `{"seq":N,"id":"…","receivedAt":"…","endpoint":"…","category":"…","event":"…",`.
 public struct EventLogLine: Sendable, Equatable {
     public var seq: UInt64
     public var id: String
     public var receivedAt: Timestamp
+    public var endpoint: String
     public var category: String
+    public var event: String
 
     /// Reads the prefix of `line` (without newline). Returns nil for anything that is not a
     /// whole line as ``EventRecord`` writes it: a torn or foreign line.
@@ -21,12 +24,22 @@ public struct EventLogLine: Sendable, Equatable {
             i += n
             return true
         }
+        /// A JSON string whose opening quote was just consumed; escapes are decoded.
         func quoted() -> String? {
             let start = i
-            while i < line.endIndex, line[i] != UInt8(ascii: "\""), line[i] != UInt8(ascii: "\\") { i += 1 }
-            guard i < line.endIndex, line[i] == UInt8(ascii: "\"") else { return nil }
+            var escaped = false
+            while i < line.endIndex, line[i] != UInt8(ascii: "\"") {
+                if line[i] == UInt8(ascii: "\\") {
+                    escaped = true
+                    i += 1
+                }
+                i += 1
+            }
+            guard i < line.endIndex else { return nil }
             defer { i += 1 }
-            return String(decoding: line[start..<i], as: UTF8.self)
+            if !escaped { return String(decoding: line[start..<i], as: UTF8.self) }
+            guard case .string(let s)? = try? JSONParser.parse(Array(line[(start - 1)...i])) else { return nil }
+            return s
         }
         guard expect("{\"seq\":") else { return nil }
         var seq: UInt64 = 0
@@ -39,17 +52,14 @@ public struct EventLogLine: Sendable, Equatable {
             i += 1
         }
         guard i > digitsStart, expect(",\"id\":\""), let id = quoted(), expect(",\"receivedAt\":\""),
-            let at = quoted().flatMap(Timestamp.init(rfc3339:)), expect(",\"endpoint\":\"")
+            let at = quoted().flatMap(Timestamp.init(rfc3339:)), expect(",\"endpoint\":\""), let endpoint = quoted(),
+            expect(",\"category\":\""), let category = quoted(), expect(",\"event\":\""), let event = quoted()
         else { return nil }
-        // The endpoint name may contain escapes in theory; skip it as a JSON string.
-        while i < line.endIndex, line[i] != UInt8(ascii: "\"") {
-            i += line[i] == UInt8(ascii: "\\") ? 2 : 1
-        }
-        i += 1
-        guard i <= line.endIndex, expect(",\"category\":\""), let category = quoted() else { return nil }
         self.seq = seq
         self.id = id
         self.receivedAt = at
+        self.endpoint = endpoint
         self.category = category
+        self.event = event
     }
 }
