@@ -36,3 +36,38 @@ int spp_install_signal_pipe(const int *signals, int count) {
     }
     return fds[0];
 }
+
+#include <spawn.h>
+
+int spp_spawn(char *const argv[], char *const envp[], int in_fd, int out_fd, int err_fd, pid_t *pid) {
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_t actions;
+    int rc = posix_spawnattr_init(&attr);
+    if (rc != 0) return rc;
+    rc = posix_spawn_file_actions_init(&actions);
+    if (rc != 0) { posix_spawnattr_destroy(&attr); return rc; }
+    sigset_t empty, defaults;
+    sigemptyset(&empty);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    sigaddset(&defaults, SIGTERM);
+    sigaddset(&defaults, SIGINT);
+    sigaddset(&defaults, SIGHUP);
+    short flags = POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    if ((rc = posix_spawnattr_setflags(&attr, flags)) == 0 &&
+        (rc = posix_spawnattr_setsigmask(&attr, &empty)) == 0 &&
+        (rc = posix_spawnattr_setsigdefault(&attr, &defaults)) == 0 &&
+        (rc = posix_spawn_file_actions_adddup2(&actions, in_fd, 0)) == 0 &&
+        (rc = posix_spawn_file_actions_adddup2(&actions, out_fd, 1)) == 0 &&
+        (rc = posix_spawn_file_actions_adddup2(&actions, err_fd, 2)) == 0 &&
+        (rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3)) == 0) {
+        rc = posix_spawnp(pid, argv[0], &actions, &attr, argv, envp);
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    return rc;
+}
+
+int spp_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}

@@ -86,12 +86,12 @@ func syncDirectory(_ path: String) {
     close(fd)
 }
 
-/// `mkdir -p` with mode 0700 for the created levels.
-func makeDirectories(_ path: String) throws(IOError) {
+/// `mkdir -p`, with `mode` (default 0700) for the created levels.
+func makeDirectories(_ path: String, mode: mode_t = 0o700) throws(IOError) {
     var current = path.hasPrefix("/") ? "" : "."
     for component in path.split(separator: "/") {
         current += "/" + component
-        if mkdir(current, 0o700) != 0 && errno != EEXIST {
+        if mkdir(current, mode) != 0 && errno != EEXIST {
             throw IOError(errno: errno, function: "mkdir(\(current))")
         }
     }

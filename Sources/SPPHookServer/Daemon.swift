@@ -16,6 +16,7 @@ public final class Daemon: Sendable {
     public let log: EventLog
     public let server: HTTPServer
     public let handler: WebhookHandler
+    public let fanout: Fanout
     /// Where the listeners are (`127.0.0.1:8080`, `unix:/run/spp.sock`); the real port when
     /// `listen` asked for port 0.
     public let addresses: [String]
@@ -33,9 +34,6 @@ public final class Daemon: Sendable {
         logger: Logger
     ) throws(StartError) -> Daemon {
         let endpoints = try resolveEndpoints(config, secrets: secrets, logger: logger)
-        if !config.sinks.isEmpty {
-            throw StartError(description: "sinks: fan-out is not wired into this build yet; remove the sinks to start")
-        }
         let log: EventLog
         do {
             log = try EventLog(directory: config.dataDir, dedupWindowSeconds: config.dedupWindowSeconds, clock: clock, logger: logger)
@@ -46,6 +44,14 @@ public final class Daemon: Sendable {
         logger.info("event log open", metadata: [
             "path": "\(log.path)", "events": "\(r.lines)", "lastSeq": "\(r.lastSeq)", "dedupEntries": "\(r.dedupEntries)",
         ])
+        let fanout: Fanout
+        do {
+            fanout = try Fanout(sinks: config.sinks, log: log, dataDir: config.dataDir, environment: secrets.environment,
+                clock: clock, logger: logger)
+        } catch {
+            throw StartError(description: "cannot set up sinks in \(config.dataDir): \(error)")
+        }
+        fanout.start()
         var fds = listenFDs
         if fds.isEmpty {
             do {
@@ -58,14 +64,15 @@ public final class Daemon: Sendable {
         let handler = WebhookHandler(endpoints: endpoints, classifier: config.classifier, log: log, clock: clock, logger: logger)
         let server = HTTPServer(listenFDs: fds, handler: handler, settings: HTTPServer.Settings(config.limits), logger: logger)
         server.start()
-        return Daemon(config: config, log: log, server: server, handler: handler, addresses: addresses,
+        return Daemon(config: config, log: log, server: server, handler: handler, fanout: fanout, addresses: addresses,
             socketActivated: !listenFDs.isEmpty, logger: logger)
     }
 
     private init(
-        config: DaemonConfig, log: EventLog, server: HTTPServer, handler: WebhookHandler, addresses: [String],
+        config: DaemonConfig, log: EventLog, server: HTTPServer, handler: WebhookHandler, fanout: Fanout, addresses: [String],
         socketActivated: Bool, logger: Logger
     ) {
+        self.fanout = fanout
         self.running = Mutex(config)
         self.log = log
         self.server = server
@@ -87,6 +94,9 @@ public final class Daemon: Sendable {
         if new.dataDir != old.dataDir {
             throw StartError(description: "dataDir: changing it needs a restart (running: \(old.dataDir))")
         }
+        if new.sinks != old.sinks {
+            throw StartError(description: "sinks: changing them needs a restart")
+        }
         if new.dedupWindowSeconds != old.dedupWindowSeconds {
             throw StartError(description: "dedupWindowSeconds: changing it needs a restart (running: \(old.dedupWindowSeconds))")
         }
@@ -107,11 +117,18 @@ public final class Daemon: Sendable {
         return group.wait(timeout: .now() + timeout) == .success
     }
 
-    /// Stops intake, finishes in-flight requests (bounded by `timeout`), and waits for the
-    /// log to sync what it has.
+    /// Stops intake, finishes in-flight requests (bounded by `timeout`), waits for the log to
+    /// sync what it has, then lets sink deliveries in flight finish (bounded) and saves cursors.
     public func stop(timeout: Double) {
         server.shutdown(timeout: timeout)
         log.drain()
+        fanout.stop(timeout: timeout)
+    }
+
+    /// One line for `STATUS=`.
+    public var statusLine: String {
+        let failing = fanout.failingSinks
+        return counters.summary + (fanout.runners.isEmpty ? "" : ", failing sinks \(failing)")
     }
 
     /// Resolves every endpoint's token references. An unset `env:` variable is skipped with a

@@ -74,7 +74,7 @@ struct Serve: ParsableCommand {
             "socketActivated": "\(daemon.socketActivated)",
         ])
         let reporter = StatusReporter(daemon: daemon, notifier: notifier, logger: logger)
-        notifier.notify("READY=1\nSTATUS=\(daemon.counters.summary)")
+        notifier.notify("READY=1\nSTATUS=\(daemon.statusLine)")
         reporter.start()
 
         let configPath = config
@@ -112,6 +112,6 @@ struct Serve: ParsableCommand {
         } catch {
             logger.error("reload failed; keeping the running configuration", metadata: ["reason": "\(error)"])
         }
-        notifier.notify("READY=1\nSTATUS=\(daemon.counters.summary)")
+        notifier.notify("READY=1\nSTATUS=\(daemon.statusLine)")
     }
 }

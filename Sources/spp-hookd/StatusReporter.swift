@@ -31,7 +31,7 @@ struct StatusReporter: Sendable {
                         logger.error("liveness probe timed out; not pinging the watchdog")
                     }
                 }
-                let status = daemon.counters.summary
+                let status = daemon.statusLine
                 if status != lastStatus {
                     message.append("STATUS=\(status)")
                     lastStatus = status

@@ -11,4 +11,16 @@ int spp_accept_nonblocking_cloexec(int listener);
 /// Creates a close-on-exec pipe and installs an async-signal-safe handler for `signals`
 /// that writes the signal number (one byte) into it. Returns the read end, or -1 (errno set).
 int spp_install_signal_pipe(const int *signals, int count);
+
+#include <sys/types.h>
+
+/// Spawns argv[0] (searched in PATH) with `envp` in a new session, so it leads its own
+/// process group; fds 0, 1, 2 come from in_fd, out_fd, err_fd and every other fd is
+/// closed; the signal mask is empty and SIGPIPE, SIGTERM, SIGINT, SIGHUP are default.
+/// Returns 0 and sets *pid, or an errno value.
+int spp_spawn(char *const argv[], char *const envp[], int in_fd, int out_fd, int err_fd, pid_t *pid);
+
+/// pipe2(fds, O_CLOEXEC).
+int spp_pipe_cloexec(int fds[2]);
+
 #endif

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+import Glibc
+public import SPPHookCore
+
+/// Appends each event's log line to a file (`{category}`/`{event}` in the path choose one
+/// per event), creating directories and files with the configured mode, one fdatasync per
+/// file per batch.
+public struct FileSink: EventSink {
+    public let name: String
+    let template: String
+    let mode: Int
+
+    public init(name: String, path: String, mode: Int) {
+        self.name = name
+        self.template = path
+        self.mode = mode
+    }
+
+    public var batchSize: Int { 512 }
+
+    public func deliver(_ events: [LoggedEvent]) -> [DeliveryOutcome] {
+        var byPath: [String: [Int]] = [:]
+        var order: [String] = []
+        for (i, e) in events.enumerated() {
+            let p = PathTemplate.expand(template, category: e.category, event: e.head.event)
+            if byPath[p] == nil { order.append(p) }
+            byPath[p, default: []].append(i)
+        }
+        var outcomes = [DeliveryOutcome](repeating: .delivered, count: events.count)
+        for p in order {
+            let indices = byPath[p]!
+            var bytes: [UInt8] = []
+            for i in indices {
+                bytes += events[i].line
+                bytes.append(0x0A)
+            }
+            do throws(IOError) {
+                try appendAndSync(p, bytes)
+            } catch {
+                for i in indices { outcomes[i] = .retry("\(error)", after: nil) }
+            }
+        }
+        return outcomes
+    }
+
+    private func appendAndSync(_ path: String, _ bytes: [UInt8]) throws(IOError) {
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            try makeDirectories(String(path[..<slash]), mode: 0o750)
+        }
+        let fd = try sys("open(\(path))") { open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode_t(mode)) }
+        defer { close(fd) }
+        var done = 0
+        while done < bytes.count {
+            let d = done
+            done += try sys("write(\(path))") { bytes.withUnsafeBytes { write(fd, $0.baseAddress! + d, $0.count - d) } }
+        }
+        try sys("fdatasync(\(path))") { fdatasync(fd) }
+    }
+}

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+import Glibc
+public import Logging
+public import SPPHookCore
+
+/// Delivers chosen events to one sink now, outside the runner (the `replay` and
+/// `dead-letters retry` commands), with the sink's retry policy. What still fails is
+/// dead-lettered again. Safe while the daemon runs: delivery is at-least-once anyway.
+public struct Replay {
+    public struct Report: Sendable {
+        public var delivered = 0
+        public var failed = 0
+    }
+
+    public struct Selection: Sendable {
+        public var fromSeq: UInt64 = 0
+        public var since: Timestamp?
+        public var events: [String]?
+
+        public init(fromSeq: UInt64 = 0, since: Timestamp? = nil, events: [String]? = nil) {
+            self.fromSeq = fromSeq
+            self.since = since
+            self.events = events
+        }
+    }
+
+    let config: SinkConfig
+    let sink: any EventSink
+    let deadLetters: DeadLetters
+    let clock: any WallClock
+    let progress: (String) -> Void
+
+    public init(config: SinkConfig, dataDir: String, environment: [String: String], logger: Logger, progress: @escaping (String) -> Void) {
+        self.config = config
+        self.sink = Fanout.makeSink(config, environment: environment, logger: logger)
+        self.deadLetters = DeadLetters(dataDir: dataDir, sink: config.name)
+        self.clock = SystemWallClock()
+        self.progress = progress
+    }
+
+    /// Events from the log that the sink takes and `selection` picks.
+    public static func select(logPath: String, config: SinkConfig, selection: Selection) throws(IOError) -> [LoggedEvent] {
+        var reader = LogReader(path: logPath, offset: 0, skipThrough: 0)
+        defer { reader.close() }
+        let size = try readSize(logPath)
+        var result: [LoggedEvent] = []
+        while reader.offset < size {
+            let batch = try reader.read(upTo: size)
+            if batch.isEmpty { break }
+            for e in batch where e.seq >= selection.fromSeq {
+                if let since = selection.since, e.head.receivedAt < since { continue }
+                if let events = selection.events, !SinkFilter(events: events).matches(category: e.category, event: e.head.event) {
+                    continue
+                }
+                if config.filter.matches(category: e.category, event: e.head.event) { result.append(e) }
+            }
+        }
+        return result
+    }
+
+    /// The sink's dead letters, taken out of its file (failures go back in).
+    public func takeDeadLetters() throws(IOError) -> [LoggedEvent] {
+        try deadLetters.takeAll().compactMap { line in
+            guard case .object(let o)? = try? JSONParser.parse(line), case .object(let record)? = o["record"] else { return nil }
+            let bytes = JSONWriter.bytes(.object(record))
+            guard let head = EventLogLine(bytes[...]) else { return nil }
+            return LoggedEvent(line: bytes, start: 0, end: 0, head: head)
+        }
+    }
+
+    public func deliver(_ events: [LoggedEvent]) -> Report {
+        var report = Report()
+        var index = 0
+        while index < events.count {
+            let batch = Array(events[index..<min(events.count, index + sink.batchSize)])
+            index += batch.count
+            var pending = Array(batch.indices)
+            var attempts = 0
+            var lastError: [Int: String] = [:]
+            while !pending.isEmpty && attempts < config.retry.maxAttempts {
+                attempts += 1
+                let outcomes = sink.deliver(pending.map { batch[$0] })
+                var next: [Int] = []
+                var wait = 0.0
+                for (k, outcome) in zip(pending, outcomes) {
+                    switch outcome {
+                    case .delivered:
+                        report.delivered += 1
+                        progress("delivered seq \(batch[k].seq) \(batch[k].head.event)")
+                    case .retry(let why, let after):
+                        lastError[k] = why
+                        next.append(k)
+                        wait = max(wait, after ?? 0)
+                    case .permanent(let why):
+                        lastError[k] = why
+                        fail(batch[k], attempts: attempts, why: why, report: &report)
+                    }
+                }
+                pending = next
+                if !pending.isEmpty && attempts < config.retry.maxAttempts {
+                    let delay = max(wait, config.retry.delay(afterAttempt: attempts, random: Double.random(in: 0..<1)))
+                    progress("retrying \(pending.count) event(s) in \((delay * 10).rounded() / 10) s: \(lastError[pending[0]] ?? "")")
+                    usleep(useconds_t(min(delay, 3600) * 1_000_000))
+                }
+            }
+            for k in pending { fail(batch[k], attempts: attempts, why: lastError[k] ?? "failed", report: &report) }
+        }
+        return report
+    }
+
+    private func fail(_ event: LoggedEvent, attempts: Int, why: String, report: inout Report) {
+        report.failed += 1
+        progress("FAILED seq \(event.seq) \(event.head.event): \(why)")
+        do {
+            try deadLetters.append(sink: config.name, event: event, attempts: attempts, error: why, at: clock.now())
+        } catch {
+            progress("cannot write the dead letter for seq \(event.seq): \(error)")
+        }
+    }
+
+    static func readSize(_ path: String) throws(IOError) -> Int64 {
+        var st = stat()
+        try sys("stat(\(path))") { stat(path, &st) }
+        return Int64(st.st_size)
+    }
+}

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: MIT
+import Glibc
+public import Logging
+public import SPPHookCore
+import Synchronization
+
+/// Delivers the event log to one sink, at least once, from its own cursor.
+///
+/// A coordinator thread keeps a window of matching events after the cursor, hands due
+/// ones to at most `concurrency` delivery threads (file sinks take them in batches),
+/// retries failures with jittered back-off, dead-letters what runs out of attempts, and
+/// moves the cursor over the finished prefix of the window. Ordered sinks have a window
+/// of `concurrency` events, so a failing event holds everything behind it; unordered
+/// sinks let later events pass while it waits. A sink never blocks intake or other sinks.
+public final class SinkRunner: Sendable {
+    struct Item {
+        var event: LoggedEvent
+        var attempts = 0
+        var due: Double = 0
+        var inFlight = false
+        var done = false
+    }
+
+    struct State {
+        var window: [Item] = []
+        var completions: [(seq: UInt64, outcome: DeliveryOutcome)] = []
+        var inFlight = 0
+        var stopping = false
+        var failing = false
+        var lastError: String?
+        var delivered = 0
+        var deadLettered = 0
+    }
+
+    public let config: SinkConfig
+    let sink: any EventSink
+    let log: EventLog
+    let cursor: CursorStore
+    let deadLetters: DeadLetters
+    let clock: any WallClock
+    let logger: Logger
+    let signal = Signal()
+    let state = Mutex(State())
+    let stopped = Signal()
+    private let startPosition: CursorStore.Position
+
+    /// Loads (or creates, at the log's end) the cursor. Creating it before intake starts
+    /// means no event acknowledged after this point can be missed.
+    public init(config: SinkConfig, sink: any EventSink, log: EventLog, dataDir: String, clock: any WallClock, logger: Logger) throws(IOError) {
+        self.config = config
+        self.sink = sink
+        self.log = log
+        self.cursor = CursorStore(dataDir: dataDir, sink: config.name)
+        self.deadLetters = DeadLetters(dataDir: dataDir, sink: config.name)
+        self.clock = clock
+        var l = logger
+        l[metadataKey: "sink"] = "\(config.name)"
+        self.logger = l
+        if let p = cursor.load() {
+            startPosition = p
+        } else {
+            startPosition = CursorStore.Position(seq: log.lastSeq, offset: log.durableSize)
+            try cursor.save(startPosition)
+            l.notice("new sink starts after the current end of the log; use replay for earlier events",
+                metadata: ["seq": "\(startPosition.seq)"])
+        }
+        log.subscribe(signal)
+    }
+
+    public var status: (failing: Bool, lastError: String?, delivered: Int, deadLettered: Int, pending: Int) {
+        state.withLock { ($0.failing, $0.lastError, $0.delivered, $0.deadLettered, $0.window.count) }
+    }
+
+    public func start() {
+        POSIXThread.detach { [self] in coordinate() }
+    }
+
+    /// Stops taking new work, waits up to `timeout` for deliveries in flight, saves the cursor.
+    public func stop(timeout: Double) {
+        state.withLock { $0.stopping = true }
+        signal.notify()
+        stopped.wait(seconds: timeout)
+    }
+
+    private var windowCapacity: Int {
+        config.ordered ? max(config.concurrency, sink.batchSize) : max(256, config.concurrency * 16)
+    }
+
+    private func coordinate() {
+        var reader = LogReader(path: log.path, offset: startPosition.offset, skipThrough: startPosition.seq)
+        var saved = startPosition
+        defer { reader.close() }
+        while true {
+            let (stopping, inFlight) = state.withLock { ($0.stopping, $0.inFlight) }
+            if stopping && inFlight == 0 {
+                persist(reader: reader, saved: &saved)
+                stopped.notify()
+                return
+            }
+            applyCompletions()
+            if !stopping { refill(&reader) }
+            persist(reader: reader, saved: &saved)
+            let wait = stopping ? 0.05 : launchDue()
+            signal.wait(seconds: wait)
+        }
+    }
+
+    private func refill(_ reader: inout LogReader) {
+        let room = windowCapacity - state.withLock { $0.window.count }
+        guard room > 0 else { return }
+        let limit = log.durableSize
+        var added: [Item] = []
+        while added.count < room, reader.offset < limit {
+            let events: [LoggedEvent]
+            do {
+                events = try reader.read(upTo: limit, maxBytes: 256 * 1024)
+            } catch {
+                logger.error("cannot read the event log", metadata: ["error": "\(error)"])
+                return
+            }
+            if events.isEmpty { break }
+            for e in events where config.filter.matches(category: e.category, event: e.head.event) {
+                added.append(Item(event: e))
+            }
+            // A cursor can pass non-matching events even while the window is empty.
+            if added.count >= room { break }
+        }
+        state.withLock { $0.window += added }
+        lastScanned.withLock { $0 = CursorStore.Position(seq: reader.skipThrough, offset: reader.offset) }
+    }
+
+    private let lastScanned = Mutex<CursorStore.Position?>(nil)
+
+    /// Hands due events to delivery threads. Returns how long to sleep until the next one is due.
+    private func launchDue() -> Double? {
+        let now = monotonicSeconds()
+        var jobs: [[LoggedEvent]] = []
+        var nextDue: Double?
+        state.withLock { s in
+            var batch: [LoggedEvent] = []
+            for i in s.window.indices where !s.window[i].done && !s.window[i].inFlight {
+                if s.window[i].due > now {
+                    nextDue = min(nextDue ?? .infinity, s.window[i].due)
+                    if config.ordered { break }  // nothing overtakes a waiting event
+                    continue
+                }
+                guard s.inFlight + jobs.count < config.concurrency else { break }
+                s.window[i].inFlight = true
+                batch.append(s.window[i].event)
+                if batch.count >= sink.batchSize {
+                    jobs.append(batch)
+                    batch = []
+                }
+            }
+            if !batch.isEmpty { jobs.append(batch) }
+            s.inFlight += jobs.count
+        }
+        for job in jobs {
+            POSIXThread.detach { [self] in
+                let outcomes = sink.deliver(job)
+                state.withLock { s in
+                    for (e, o) in zip(job, outcomes) { s.completions.append((e.seq, o)) }
+                    s.inFlight -= 1
+                }
+                signal.notify()
+            }
+        }
+        return nextDue.map { max(0.001, $0 - now) }
+    }
+
+    private func applyCompletions() {
+        let now = monotonicSeconds()
+        var toDeadLetter: [(LoggedEvent, Int, String)] = []
+        state.withLock { s in
+            let completions = s.completions
+            s.completions = []
+            for (seq, outcome) in completions {
+                guard let i = s.window.firstIndex(where: { $0.event.seq == seq }) else { continue }
+                s.window[i].inFlight = false
+                s.window[i].attempts += 1
+                switch outcome {
+                case .delivered:
+                    s.window[i].done = true
+                    s.delivered += 1
+                    s.failing = false
+                case .retry(let why, let after):
+                    s.lastError = why
+                    s.failing = true
+                    if s.window[i].attempts >= config.retry.maxAttempts {
+                        s.window[i].done = true
+                        toDeadLetter.append((s.window[i].event, s.window[i].attempts, why))
+                    } else {
+                        let backoff = config.retry.delay(afterAttempt: s.window[i].attempts, random: Double.random(in: 0..<1))
+                        s.window[i].due = now + max(backoff, min(after ?? 0, config.retry.maxSeconds))
+                        logger.warning("delivery failed; will retry", metadata: [
+                            "seq": "\(seq)", "attempt": "\(s.window[i].attempts)", "error": "\(why)",
+                            "retryInSeconds": "\(Int((s.window[i].due - now).rounded(.up)))",
+                        ])
+                    }
+                case .permanent(let why):
+                    s.lastError = why
+                    s.window[i].done = true
+                    toDeadLetter.append((s.window[i].event, s.window[i].attempts, why))
+                }
+            }
+        }
+        for (event, attempts, why) in toDeadLetter {
+            do {
+                try deadLetters.append(sink: config.name, event: event, attempts: attempts, error: why, at: clock.now())
+                state.withLock { $0.deadLettered += 1 }
+                logger.error("dead-lettered after \(attempts) attempt(s)", metadata: ["seq": "\(event.seq)", "error": "\(why)"])
+            } catch {
+                // Cannot record it: keep the event in the window and try the whole thing again later.
+                logger.critical("cannot write a dead letter; will retry the event", metadata: ["error": "\(error)"])
+                state.withLock { s in
+                    if let i = s.window.firstIndex(where: { $0.event.seq == event.seq }) {
+                        s.window[i].done = false
+                        s.window[i].attempts = 0
+                        s.window[i].due = now + config.retry.maxSeconds
+                    }
+                }
+            }
+        }
+    }
+
+    /// Moves the cursor over the finished prefix of the window and saves it when it moved.
+    private func persist(reader: LogReader, saved: inout CursorStore.Position) {
+        let position: CursorStore.Position? = state.withLock { s in
+            var k = 0
+            while k < s.window.count && s.window[k].done { k += 1 }
+            s.window.removeFirst(k)
+            if let first = s.window.first {
+                return CursorStore.Position(seq: first.event.seq - 1, offset: first.event.start)
+            }
+            return lastScanned.withLock { $0 }
+        }
+        guard let position, position != saved, position.seq >= saved.seq else { return }
+        do {
+            try cursor.save(position)
+            saved = position
+        } catch {
+            logger.error("cannot save the sink cursor", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+import ArgumentParser
+import Logging
+import SPPHookCore
+import SPPHookServer
+
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Re-deliver events from the log (or a sink's dead letters) to one sink.",
+        discussion: """
+            Runs here, next to a running daemon or without one; the sink's filter and retry \
+            policy apply, and what still fails is dead-lettered again. Receivers see the same \
+            event id (SPP_EVENT_ID, the log's "id") and can drop what they already have.
+            """
+    )
+
+    @Option(name: .shortAndLong, help: "The configuration file.")
+    var config: String?
+
+    @Option(help: "The sink to deliver to.")
+    var sink: String
+
+    @Option(help: "Only events with this seq or later.")
+    var fromSeq: UInt64 = 0
+
+    @Option(help: "Only events received at or after this time (RFC 3339, e.g. 2026-11-23T00:00:00.000Z, or Unix seconds).")
+    var since: String?
+
+    @Option(help: "Only these events (exact names or resource.* patterns); repeatable.")
+    var event: [String] = []
+
+    @Flag(help: "Deliver the sink's dead letters instead of the log (same as `dead-letters retry`).")
+    var deadLetters = false
+
+    func run() throws {
+        let loaded = try loadOrExit(config)
+        let sinkConfig = try findSink(sink, in: loaded.config)
+        var selection = Replay.Selection(fromSeq: fromSeq, events: event.isEmpty ? nil : event)
+        if let since {
+            if let t = Timestamp(rfc3339: since) {
+                selection.since = t
+            } else if let seconds = Int64(since) {
+                selection.since = Timestamp(millisecondsSinceEpoch: seconds * 1000)
+            } else {
+                printError("spp-hookd: --since: expected RFC 3339 (2026-11-23T00:00:00.000Z) or Unix seconds, got \(since)")
+                throw ExitCode(64)
+            }
+        }
+        try replay(loaded.config, sinkConfig, selection: selection, deadLetters: deadLetters)
+    }
+}
+
+/// Loads the config or exits 1 with the reason.
+func loadOrExit(_ path: String?) throws -> ConfigLoader.Loaded {
+    do {
+        return try ConfigLoader.load(path)
+    } catch {
+        printError("spp-hookd: \(error)")
+        throw ExitCode(1)
+    }
+}
+
+func findSink(_ name: String, in config: DaemonConfig) throws -> SinkConfig {
+    guard let s = config.sinks.first(where: { $0.name == name }) else {
+        let names = config.sinks.map(\.name).joined(separator: ", ")
+        printError("spp-hookd: no sink named \"\(name)\" (configured: \(names.isEmpty ? "none" : names))")
+        throw ExitCode(1)
+    }
+    return s
+}
+
+func replay(_ config: DaemonConfig, _ sink: SinkConfig, selection: Replay.Selection, deadLetters: Bool) throws {
+    var logger = Logger(label: "spp-hookd")
+    logger.logLevel = .warning
+    let engine = Replay(config: sink, dataDir: config.dataDir, environment: SecretResolver.processEnvironment(), logger: logger) {
+        print($0)
+    }
+    let events: [LoggedEvent]
+    do {
+        events = deadLetters ? try engine.takeDeadLetters() : try Replay.select(logPath: config.dataDir + "/events.jsonl", config: sink, selection: selection)
+    } catch {
+        printError("spp-hookd: \(error)")
+        throw ExitCode(1)
+    }
+    let report = engine.deliver(events)
+    print("\(sink.name): \(events.count) event(s), \(report.delivered) delivered, \(report.failed) failed")
+    if report.failed > 0 { throw ExitCode(1) }
+}
