@@ -61,6 +61,12 @@ struct LogReader {
         return events
     }
 
+    /// Puts `event` (and everything after it) back, to be read again.
+    mutating func rewind(to event: LoggedEvent) {
+        offset = event.start
+        skipThrough = event.seq - 1
+    }
+
     private func startsAtLineBoundary() throws(IOError) -> Bool {
         var byte: UInt8 = 0
         let o = offset - 1

@@ -69,7 +69,8 @@ enum ProcessRun {
                 err.drain(errFD)
                 kill(-pid, SIGTERM)
                 closeAll([stdinFD, outFD, errFD])
-                return Result(status: status, stdout: out.bytes, stderr: err.bytes)
+                // Ended by our own SIGTERM at the deadline: that is a timeout.
+                return Result(status: killDeadline == nil ? status : .timedOut, stdout: out.bytes, stderr: err.bytes)
             }
             let now = monotonicSeconds()
             if killDeadline == nil && now >= deadline {

@@ -98,9 +98,14 @@ public final class SinkRunner: Sendable {
                 return
             }
             applyCompletions()
+            persist(reader: reader, saved: &saved)  // drops the finished prefix: room to refill
             if !stopping { refill(&reader) }
             persist(reader: reader, saved: &saved)
             let wait = stopping ? 0.05 : launchDue()
+            // Unread durable events and room for them: go round again instead of sleeping
+            // (the wake-up for them may already have been consumed).
+            let room = state.withLock { $0.window.count } < windowCapacity
+            if !stopping && room && reader.offset < log.durableSize { continue }
             signal.wait(seconds: wait)
         }
     }
@@ -120,10 +125,13 @@ public final class SinkRunner: Sendable {
             }
             if events.isEmpty { break }
             for e in events where config.filter.matches(category: e.category, event: e.head.event) {
+                if added.count == room {
+                    // The window is full: read this one again later.
+                    reader.rewind(to: e)
+                    break
+                }
                 added.append(Item(event: e))
             }
-            // A cursor can pass non-matching events even while the window is empty.
-            if added.count >= room { break }
         }
         state.withLock { $0.window += added }
         lastScanned.withLock { $0 = CursorStore.Position(seq: reader.skipThrough, offset: reader.offset) }
