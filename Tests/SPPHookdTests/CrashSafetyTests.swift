@@ -6,45 +6,16 @@ import Testing
 /// Every acknowledged event survives `kill -9` under concurrent load.
 @Suite("Crash safety")
 struct CrashSafetyTests {
-    struct Ack: Sendable {
-        var seq: Int
-        var marker: String
-    }
-
     @Test func everyAcknowledgedSeqIsInTheLogAfterKill9() throws {
         let dir = TemporaryDirectory()
         let daemon = try DaemonProcess(dir: dir)
-        let port = daemon.port
-        let acks = Mutex<[Ack]>([])
-        let stop = Atomic<Bool>(false)
-        let group = DispatchGroup()
-        let clients = 16
-        for c in 0..<clients {
-            group.enter()
-            Thread.detachNewThread {
-                defer { group.leave() }
-                guard let client = try? RawHTTPClient(port: port, timeout: 5) else { return }
-                var n = 0
-                while !stop.load(ordering: .relaxed) {
-                    n += 1
-                    let marker = "c\(c)-n\(n)"
-                    client.send(RawHTTPClient.post("/spp/main", sppBody(id: marker, note: marker)))
-                    // A connection cut by the kill returns nil: that request was not acknowledged.
-                    guard let r = client.readResponse() else { return }
-                    if r.status == 200, let seq = r.json["seq"] as? Int {
-                        acks.withLock { $0.append(Ack(seq: seq, marker: marker)) }
-                    }
-                }
-            }
-        }
+        let load = LoadGenerator(port: daemon.port, clients: 16)
         // Let load build up, then kill without warning while requests are in flight.
         let deadline = Date().addingTimeInterval(10)
-        while acks.withLock({ $0.count }) < 500 && Date() < deadline { usleep(20_000) }
+        while load.count < 500 && Date() < deadline { usleep(20_000) }
         daemon.kill(SIGKILL)
         daemon.process.waitUntilExit()
-        stop.store(true, ordering: .relaxed)
-        group.wait()
-        let acknowledged = acks.withLock { $0 }
+        let acknowledged = load.stop()
         #expect(acknowledged.count >= 500, "load did not build up")
 
         // Restart on the same data: recovery repairs any torn tail; seq continues.

@@ -184,29 +184,11 @@ struct FanoutTests {
                       {"name": "hook", "type": "shell", "command": ["\(hook)"], "concurrency": 4, "events": ["order.*"]}]
             """
         let daemon = try DaemonProcess(dir: dir, extra: sinks)
-        let port = daemon.port
-        let acked = Mutex<[String]>([])
-        let group = DispatchGroup()
-        let stop = Atomic<Bool>(false)
-        for c in 0..<6 {
-            group.enter()
-            Thread.detachNewThread {
-                defer { group.leave() }
-                guard let client = try? RawHTTPClient(port: port, timeout: 5) else { return }
-                var n = 0
-                while !stop.load(ordering: .relaxed) {
-                    n += 1
-                    client.send(RawHTTPClient.post("/spp/main", sppBody(event: n % 3 == 0 ? "invoice.paid" : "order.created", id: "k\(c)-\(n)")))
-                    guard let r = client.readResponse(), r.status == 200 else { return }
-                    acked.withLock { $0.append("k\(c)-\(n)") }
-                }
-            }
-        }
+        let load = LoadGenerator(port: daemon.port, clients: 6) { $0 % 3 == 0 ? "invoice.paid" : "order.created" }
         try waitFor { Self.lines(dir.file("hook.txt")).count >= 50 }
         daemon.kill(SIGKILL)
         daemon.process.waitUntilExit()
-        stop.store(true, ordering: .relaxed)
-        group.wait()
+        let acknowledged = load.stop().map(\.marker)
         let restarted = try DaemonProcess(dir: dir, extra: sinks)
         let lastSeq = dir.events().count
         try waitFor(60) {
@@ -223,7 +205,6 @@ struct FanoutTests {
         }
         let fileIDs = Self.lines(dir.file("file.jsonl")).compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["id"] as? String }
         let hookIDs = Self.lines(dir.file("hook.txt"))
-        let acknowledged = acked.withLock { $0 }
         #expect(acknowledged.count > 50)
         var missingFile = 0, missingHook = 0
         let fileSet = Set(fileIDs), hookSet = Set(hookIDs)

@@ -120,31 +120,15 @@ struct SystemdTests {
     @Test func sigtermUnderLoadLosesNoAcknowledgedEvent() throws {
         let dir = TemporaryDirectory()
         let daemon = try DaemonProcess(dir: dir)
-        let port = daemon.port
-        let acks = Mutex<[(Int, String)]>([])
-        let group = DispatchGroup()
-        for c in 0..<8 {
-            group.enter()
-            Thread.detachNewThread {
-                defer { group.leave() }
-                guard let client = try? RawHTTPClient(port: port, timeout: 5) else { return }
-                for n in 1...100_000 {
-                    let marker = "t\(c)-\(n)"
-                    client.send(RawHTTPClient.post("/spp/main", sppBody(id: marker)))
-                    guard let r = client.readResponse(), r.status == 200, let seq = r.json["seq"] as? Int else { return }
-                    acks.withLock { $0.append((seq, marker)) }
-                }
-            }
-        }
-        try waitFor { acks.withLock { $0.count } >= 300 }
+        let load = LoadGenerator(port: daemon.port, clients: 8)
+        try waitFor { load.count >= 300 }
         #expect(daemon.stop(SIGTERM) == 0)
-        group.wait()
+        let acknowledged = load.stop()
         var logged: [Int: String] = [:]
         for e in dir.events() {
             logged[e["seq"] as! Int] = ((e["payload"] as? [String: Any])?["data"] as? [String: Any])?["id"] as? String
         }
-        let acknowledged = acks.withLock { $0 }
-        #expect(acknowledged.allSatisfy { logged[$0.0] == $0.1 }, "acknowledged events missing after SIGTERM")
+        #expect(acknowledged.allSatisfy { logged[$0.seq] == $0.marker }, "acknowledged events missing after SIGTERM")
         #expect(daemon.stderr.contains("stopped"))
     }
 }

@@ -113,10 +113,15 @@ struct DaemonError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// Runs the binary to completion (for one-shot commands like check-config).
+/// Runs the daemon binary to completion (for one-shot commands like check-config).
 func runCommand(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    try runProgram(DaemonProcess.binary, arguments, environment: environment)
+}
+
+/// Runs a program to completion; returns its exit status and combined output.
+func runProgram(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: DaemonProcess.binary)
+    p.executableURL = URL(fileURLWithPath: path)
     p.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     for (k, v) in environment { env[k] = v }
