@@ -64,7 +64,8 @@ let package = Package(
             dependencies: [
                 "SPPHookCore", "SPPHookServer", "SPPHookSystemd", "spp-hookd", "SPPHookTesting",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["Fixtures"]
         ),
     ]
 )

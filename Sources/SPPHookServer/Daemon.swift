@@ -49,7 +49,7 @@ public final class Daemon: Sendable {
             fanout = try Fanout(sinks: config.sinks, log: log, dataDir: config.dataDir, environment: secrets.environment,
                 clock: clock, logger: logger)
         } catch {
-            throw StartError(description: "cannot set up sinks in \(config.dataDir): \(error)")
+            throw StartError(description: "\(error)")
         }
         fanout.start()
         var fds = listenFDs

@@ -73,8 +73,14 @@ func findSink(_ name: String, in config: DaemonConfig) throws -> SinkConfig {
 func replay(_ config: DaemonConfig, _ sink: SinkConfig, selection: Replay.Selection, deadLetters: Bool) throws {
     var logger = Logger(label: "spp-hookd")
     logger.logLevel = .warning
-    let engine = Replay(config: sink, dataDir: config.dataDir, environment: SecretResolver.processEnvironment(), logger: logger) {
-        print($0)
+    let engine: Replay
+    do {
+        engine = try Replay(config: sink, dataDir: config.dataDir, environment: SecretResolver.processEnvironment(), logger: logger) {
+            print($0)
+        }
+    } catch {
+        printError("spp-hookd: \(error)")
+        throw ExitCode(1)
     }
     let events: [LoggedEvent]
     do {

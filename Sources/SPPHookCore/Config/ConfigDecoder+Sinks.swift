@@ -38,9 +38,43 @@ extension ConfigDecoder {
                 let concurrency = try int(o["concurrency"], "\(at).concurrency", default: 1, range: 1...64)
                 kind = .shell(command: command, timeoutSeconds: timeout, concurrency: concurrency)
             case "forward":
-                throw ConfigError("\(at).type", "forward sinks are not supported by this version yet (file and shell are)")
+                try allowKeys(o, common.union(["url", "headers", "timeoutSeconds", "caFile", "body", "signingSecret", "concurrency"]), at: at)
+                let urlText = try string(o["url"], "\(at).url", default: nil)
+                guard let url = HTTPURL(urlText) else { throw ConfigError("\(at).url", "must be an http:// or https:// URL") }
+                var headers: [String: String] = [:]
+                if let h = o["headers"] {
+                    guard case .object(let ho) = h else { throw ConfigError("\(at).headers", "must be an object of name → value") }
+                    for m in ho.members {
+                        guard !m.key.isEmpty, m.key.utf8.allSatisfy(HTTPSyntax.isTokenChar) else {
+                            throw ConfigError("\(at).headers.\(m.key)", "is not a valid header name")
+                        }
+                        guard case .string(let v) = m.value, v.utf8.allSatisfy({ HTTPSyntax.isFieldValueChar($0) }) else {
+                            throw ConfigError("\(at).headers.\(m.key)", "must be a string without control characters")
+                        }
+                        let reserved = ["host", "content-length", "transfer-encoding", "connection", "webhook-id", "webhook-timestamp", "webhook-signature"]
+                        guard !reserved.contains(m.key.lowercasedASCII()) else {
+                            throw ConfigError("\(at).headers.\(m.key)", "is set by spp-hookd itself")
+                        }
+                        headers[m.key] = v
+                    }
+                }
+                let timeout = try double(o["timeoutSeconds"], "\(at).timeoutSeconds", default: 10, range: 0.1...600)
+                let caFile: String? = o["caFile"] == nil ? nil : try string(o["caFile"], "\(at).caFile", default: nil)
+                let bodyText = try string(o["body"], "\(at).body", default: "event")
+                guard let body = SinkConfig.ForwardOptions.Body(rawValue: bodyText) else {
+                    throw ConfigError("\(at).body", "must be \"event\" (the stored event) or \"spp\" (SPP's envelope without token)")
+                }
+                var secret: SecretReference?
+                if o["signingSecret"] != nil {
+                    let s = try string(o["signingSecret"], "\(at).signingSecret", default: nil)
+                    guard !s.isEmpty else { throw ConfigError("\(at).signingSecret", "must not be empty") }
+                    secret = SecretReference(parsing: s)
+                }
+                let concurrency = try int(o["concurrency"], "\(at).concurrency", default: 1, range: 1...64)
+                kind = .forward(SinkConfig.ForwardOptions(url: url, headers: headers, timeoutSeconds: timeout, caFile: caFile,
+                    body: body, signingSecret: secret, concurrency: concurrency))
             default:
-                throw ConfigError("\(at).type", "must be \"file\" or \"shell\", not \"\(type)\"")
+                throw ConfigError("\(at).type", "must be \"file\", \"shell\" or \"forward\", not \"\(type)\"")
             }
             let name = try string(o["name"], "\(at).name", default: nil)
             guard !name.isEmpty, name.count <= 64,

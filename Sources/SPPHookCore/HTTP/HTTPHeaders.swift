@@ -61,14 +61,14 @@ public func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
 
 extension StringProtocol {
     /// Trims optional whitespace (SP and HTAB) from both ends.
-    func trimmingOWS() -> Substring {
+    public func trimmingOWS() -> Substring {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
         while let l = s.last, l == " " || l == "\t" { s.removeLast() }
         return s
     }
 
-    func lowercasedASCII() -> String {
+    public func lowercasedASCII() -> String {
         String(decoding: self.utf8.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 }

@@ -8,6 +8,39 @@ public struct SinkConfig: Sendable, Equatable {
         case file(path: String, mode: Int)
         /// Run `command` (argv, never a shell string) with the event JSON on stdin.
         case shell(command: [String], timeoutSeconds: Double, concurrency: Int)
+        /// POST the event to `url` over HTTP/1.1 (keep-alive; TLS for https).
+        case forward(ForwardOptions)
+    }
+
+    public struct ForwardOptions: Sendable, Equatable {
+        public enum Body: String, Sendable, Equatable {
+            /// The stored event line (`seq`, `id`, `category`, …, `payload`).
+            case event
+            /// SPP's original envelope without the token (the log's `payload`).
+            case spp
+        }
+
+        public var url: HTTPURL
+        public var headers: [String: String]
+        public var timeoutSeconds: Double
+        public var caFile: String?
+        public var body: Body
+        /// Standard Webhooks signing secret (`whsec_…`), as a reference (env:, file:, credential:).
+        public var signingSecret: SecretReference?
+        public var concurrency: Int
+
+        public init(
+            url: HTTPURL, headers: [String: String] = [:], timeoutSeconds: Double = 10, caFile: String? = nil,
+            body: Body = .event, signingSecret: SecretReference? = nil, concurrency: Int = 1
+        ) {
+            self.url = url
+            self.headers = headers
+            self.timeoutSeconds = timeoutSeconds
+            self.caFile = caFile
+            self.body = body
+            self.signingSecret = signingSecret
+            self.concurrency = concurrency
+        }
     }
 
     public var name: String
@@ -30,6 +63,7 @@ public struct SinkConfig: Sendable, Equatable {
         switch kind {
         case .file: 1
         case .shell(_, _, let c): c
+        case .forward(let f): f.concurrency
         }
     }
 }

@@ -6,24 +6,48 @@ public import SPPHookCore
 public final class Fanout: Sendable {
     public let runners: [SinkRunner]
 
+    public struct SetupError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
     /// Builds the sinks and their runners (creating cursors for new sinks); does not start them.
     public init(
         sinks: [SinkConfig], log: EventLog, dataDir: String, environment: [String: String], clock: any WallClock, logger: Logger
-    ) throws(IOError) {
+    ) throws(SetupError) {
         var runners: [SinkRunner] = []
-        for config in sinks {
-            let sink = Self.makeSink(config, environment: environment, logger: logger)
-            runners.append(try SinkRunner(config: config, sink: sink, log: log, dataDir: dataDir, clock: clock, logger: logger))
+        for (i, config) in sinks.enumerated() {
+            let sink = try Self.makeSink(config, index: i, environment: environment, clock: clock, logger: logger)
+            do {
+                runners.append(try SinkRunner(config: config, sink: sink, log: log, dataDir: dataDir, clock: clock, logger: logger))
+            } catch {
+                throw SetupError(description: "sinks[\(i)]: cannot create its cursor in \(dataDir): \(error)")
+            }
         }
         self.runners = runners
     }
 
-    public static func makeSink(_ config: SinkConfig, environment: [String: String], logger: Logger) -> any EventSink {
+    /// Builds one sink; resolves its secrets (signing secret) and TLS settings.
+    public static func makeSink(
+        _ config: SinkConfig, index: Int, environment: [String: String], clock: any WallClock = SystemWallClock(), logger: Logger
+    ) throws(SetupError) -> any EventSink {
         switch config.kind {
         case .file(let path, let mode):
-            FileSink(name: config.name, path: path, mode: mode)
+            return FileSink(name: config.name, path: path, mode: mode)
         case .shell(let command, let timeout, _):
-            ShellSink(name: config.name, command: command, timeout: timeout, environment: environment, logger: logger)
+            return ShellSink(name: config.name, command: command, timeout: timeout, environment: environment, logger: logger)
+        case .forward(let options):
+            var secret: String?
+            if let ref = options.signingSecret {
+                switch SecretResolver(environment: environment).resolve(ref) {
+                case .success(let s): secret = s
+                case .failure(let why): throw SetupError(description: "sinks[\(index)].signingSecret: \(why)")
+                }
+            }
+            do {
+                return try ForwardSink(name: config.name, options: options, signingSecret: secret, clock: clock, logger: logger)
+            } catch {
+                throw SetupError(description: "sinks[\(index)]: \(error)")
+            }
         }
     }
 

@@ -30,9 +30,11 @@ public struct Replay {
     let clock: any WallClock
     let progress: (String) -> Void
 
-    public init(config: SinkConfig, dataDir: String, environment: [String: String], logger: Logger, progress: @escaping (String) -> Void) {
+    public init(
+        config: SinkConfig, dataDir: String, environment: [String: String], logger: Logger, progress: @escaping (String) -> Void
+    ) throws(Fanout.SetupError) {
         self.config = config
-        self.sink = Fanout.makeSink(config, environment: environment, logger: logger)
+        self.sink = try Fanout.makeSink(config, index: 0, environment: environment, logger: logger)
         self.deadLetters = DeadLetters(dataDir: dataDir, sink: config.name)
         self.clock = SystemWallClock()
         self.progress = progress

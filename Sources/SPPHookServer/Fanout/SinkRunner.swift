@@ -199,7 +199,8 @@ public final class SinkRunner: Sendable {
                         toDeadLetter.append((s.window[i].event, s.window[i].attempts, why))
                     } else {
                         let backoff = config.retry.delay(afterAttempt: s.window[i].attempts, random: Double.random(in: 0..<1))
-                        s.window[i].due = now + max(backoff, min(after ?? 0, config.retry.maxSeconds))
+                        // The receiver's Retry-After wins over the policy (bounded at a day).
+                        s.window[i].due = now + max(backoff, min(after ?? 0, 86400))
                         logger.warning("delivery failed; will retry", metadata: [
                             "seq": "\(seq)", "attempt": "\(s.window[i].attempts)", "error": "\(why)",
                             "retryInSeconds": "\(Int((s.window[i].due - now).rounded(.up)))",

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+import Glibc
+public import Logging
+public import SPPHookCore
+import Synchronization
+
+/// POSTs each event to a URL over HTTP/1.1 with keep-alive (TLS with certificate and
+/// host-name verification for https). 2xx is delivered; 429, 5xx and network errors are
+/// retried (honouring Retry-After); any other status is dead-lettered at once.
+///
+/// With a signing secret, requests are signed per Standard Webhooks: `webhook-id` (the
+/// event id), `webhook-timestamp`, and `webhook-signature: v1,<base64 HMAC-SHA256 of
+/// "id.timestamp.body">` keyed by the base64 secret after its `whsec_` prefix.
+public final class ForwardSink: EventSink {
+    public let name: String
+    let options: SinkConfig.ForwardOptions
+    let tls: TLSClientContext?
+    let signingKey: [UInt8]?
+    let clock: any WallClock
+    let logger: Logger
+    private let idle = Mutex<[HTTPClientConnection]>([])
+
+    public struct SetupError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(name: String, options: SinkConfig.ForwardOptions, signingSecret: String?, clock: any WallClock, logger: Logger) throws(SetupError) {
+        self.name = name
+        self.options = options
+        self.clock = clock
+        self.logger = logger
+        if options.url.secure {
+            do {
+                tls = try TLSClientContext(caFile: options.caFile)
+            } catch {
+                throw SetupError(description: "\(error)")
+            }
+        } else {
+            tls = nil
+        }
+        if let signingSecret {
+            guard let key = Self.decodeSecret(signingSecret) else {
+                throw SetupError(description: "signingSecret must be \"whsec_\" followed by base64")
+            }
+            signingKey = key
+        } else {
+            signingKey = nil
+        }
+    }
+
+    /// `whsec_<base64>` → key bytes.
+    public static func decodeSecret(_ secret: String) -> [UInt8]? {
+        let b64 = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
+        guard let key = Base64.decode(b64), !key.isEmpty else { return nil }
+        return key
+    }
+
+    /// `v1,<base64 signature>` over `id.timestamp.body`.
+    public static func signature(key: [UInt8], id: String, timestamp: Int64, body: [UInt8]) -> String {
+        let message = Array("\(id).\(timestamp).".utf8) + body
+        return "v1," + Base64.encode(HMACSHA256.mac(key: key, message: message))
+    }
+
+    public func deliver(_ events: [LoggedEvent]) -> [DeliveryOutcome] {
+        events.map(send)
+    }
+
+    func body(for event: LoggedEvent) -> [UInt8] {
+        switch options.body {
+        case .event:
+            return event.line
+        case .spp:
+            guard let record = EventRecord(line: event.line) else { return event.line }
+            return JSONWriter.bytes(.object(record.payload))
+        }
+    }
+
+    func request(for event: LoggedEvent, body: [UInt8]) -> [UInt8] {
+        var head = "POST \(options.url.target) HTTP/1.1\r\nHost: \(options.url.hostHeader)\r\n"
+        head += "User-Agent: spp-hookd/0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+        head += "X-SPP-Event: \(event.head.event)\r\nX-SPP-Seq: \(event.seq)\r\n"
+        if let signingKey {
+            let timestamp = clock.now().millisecondsSinceEpoch / 1000
+            head += "webhook-id: \(event.head.id)\r\nwebhook-timestamp: \(timestamp)\r\n"
+            head += "webhook-signature: \(Self.signature(key: signingKey, id: event.head.id, timestamp: timestamp, body: body))\r\n"
+        }
+        for (k, v) in options.headers.sorted(by: { $0.key < $1.key }) { head += "\(k): \(v)\r\n" }
+        return Array((head + "\r\n").utf8) + body
+    }
+
+    func send(_ event: LoggedEvent) -> DeliveryOutcome {
+        let body = body(for: event)
+        let bytes = request(for: event, body: body)
+        let deadline = monotonicSeconds() + options.timeoutSeconds
+        var response: HTTPClientConnection.Response?
+        var lastError = ""
+        // A pooled keep-alive connection may have been closed by the server meanwhile:
+        // one retry on a fresh connection before calling it a failure.
+        for attempt in 0..<2 {
+            let pooled = attempt == 0 ? idle.withLock { $0.popLast() } : nil
+            let connection: HTTPClientConnection
+            do {
+                connection = try pooled ?? HTTPClientConnection.connect(options.url, tls: tls, deadline: deadline)
+            } catch {
+                lastError = "\(error)"
+                break
+            }
+            do {
+                response = try connection.exchange(bytes, deadline: deadline)
+                if !connection.isBroken { idle.withLock { if $0.count < 8 { $0.append(connection) } } }
+                break
+            } catch {
+                lastError = "\(error)"
+                if pooled == nil { break }
+            }
+        }
+        guard let response else { return .retry(lastError, after: nil) }
+        let snippet = String(decoding: response.body.prefix(200), as: UTF8.self)
+        switch response.status {
+        case 200..<300:
+            return .delivered
+        case 429, 500..<600:
+            return .retry("HTTP \(response.status) \(snippet)", after: response.headers["retry-after"].flatMap(Self.retryAfter))
+        default:
+            return .permanent("HTTP \(response.status) \(snippet)")
+        }
+    }
+
+    /// Retry-After in seconds (delay-seconds form; an HTTP-date is not parsed and ignored).
+    static func retryAfter(_ value: String) -> Double? {
+        Double(value.trimmingOWS()).map { max(0, $0) }
+    }
+}

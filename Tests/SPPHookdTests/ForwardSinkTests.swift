@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+import Foundation
+import SPPHookCore
+import SPPHookServer
+import Testing
+
+@Suite("Forward sinks: HTTP and HTTPS receivers, signatures, retries")
+struct ForwardSinkTests {
+    static let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+    @Test func standardWebhooksVector() throws {
+        let key = try #require(ForwardSink.decodeSecret(Self.secret))
+        let signature = ForwardSink.signature(key: key, id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330,
+            body: Array(#"{"test": 2432232314}"#.utf8))
+        #expect(signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        #expect(ForwardSink.decodeSecret("whsec_not base64!") == nil)
+    }
+
+    static func forward(_ name: String, _ url: String, extra: String = "") -> String {
+        #"{"name": "\#(name)", "type": "forward", "url": "\#(url)", "timeoutSeconds": 1, "#
+            + #""retry": {"maxAttempts": 3, "initialSeconds": 0.05, "maxSeconds": 0.1}\#(extra)}"#
+    }
+
+    @Test func plainHTTPRetriesDeadLettersAndSigns() throws {
+        let dir = TemporaryDirectory()
+        let receiver = try Receiver(dir: dir, secret: Self.secret)
+        defer { receiver.stop() }
+        let closed = try freePort()
+        let base = "http://127.0.0.1:\(receiver.port)"
+        let daemon = try DaemonProcess(dir: dir, extra: """
+            "sinks": [\(Self.forward("ok", base + "/ok?x=1", extra: #", "signingSecret": "env:TEST_SIGNING_SECRET", "headers": {"X-Api-Key": "k1"}"#)),
+                      \(Self.forward("flaky", base + "/flaky")), \(Self.forward("throttle", base + "/throttle")),
+                      \(Self.forward("bad", base + "/bad")), \(Self.forward("refused", "http://127.0.0.1:\(closed)/x")),
+                      \(Self.forward("spp-body", base + "/ok", extra: #", "body": "spp", "events": ["invoice.*"]"#))]
+            """, environment: ["TEST_SIGNING_SECRET": Self.secret])
+        let client = try RawHTTPClient(port: daemon.port)
+        for (event, id) in [("order.created", "A"), ("invoice.paid", "B")] {
+            client.send(RawHTTPClient.post("/spp/main", sppBody(event: event, id: id)))
+            #expect(client.readResponse()?.status == 200)
+        }
+        try waitFor(20) {
+            receiver.requests(to: "/ok?x=1").count == 2 && receiver.requests(to: "/flaky").count == 3
+                && receiver.requests(to: "/throttle").count == 3 && receiver.requests(to: "/ok").count == 1
+                && FileManager.default.fileExists(atPath: dir.file("data/dead-letters/bad.jsonl"))
+                && FileManager.default.fileExists(atPath: dir.file("data/dead-letters/refused.jsonl"))
+        }
+        let log = dir.events()
+        // Signed, with the event id, custom headers, and the stored event as the body.
+        let first = receiver.requests(to: "/ok?x=1")[0]
+        let headers = first["headers"] as! [String: String]
+        #expect(first["signature_ok"] as? Bool == true)
+        #expect(receiver.requests(to: "/ok?x=1")[1]["signature_ok"] as? Bool == true)
+        #expect(headers["webhook-id"] == log[0]["id"] as? String)
+        #expect(headers["X-Api-Key"] == "k1")
+        #expect(headers["X-SPP-Event"] == "order.created")
+        #expect(first["body"] as? String == Self.logLines(dir)[0])
+        // Keep-alive: both events went over one connection.
+        #expect(receiver.requests(to: "/ok?x=1").map { $0["client_port"] as! Int }.count == 2)
+        #expect(Set(receiver.requests(to: "/ok?x=1").map { $0["client_port"] as! Int }).count == 1)
+        // 500 then 200: delivered on the second try, once per event (3 requests for 2 events).
+        #expect(!FileManager.default.fileExists(atPath: dir.file("data/dead-letters/flaky.jsonl")))
+        // 429 with Retry-After: 1 waited at least a second (the policy alone would wait 0.1 s).
+        let throttled = receiver.requests(to: "/throttle").map { $0["at"] as! Double }
+        #expect(throttled[1] - throttled[0] >= 0.9, "Retry-After ignored: \(throttled[1] - throttled[0])")
+        // 400: dead-lettered at once, one attempt per event.
+        #expect(receiver.requests(to: "/bad").count == 2)
+        let bad = Self.deadLetters(dir, "bad")
+        #expect(bad.count == 2 && bad.allSatisfy { $0["attempts"] as? Int == 1 && ($0["lastError"] as? String ?? "").hasPrefix("HTTP 400") })
+        // Connection refused: retried, then dead-lettered.
+        let refused = Self.deadLetters(dir, "refused")
+        #expect(refused.first?["attempts"] as? Int == 3)
+        #expect((refused.first?["lastError"] as? String ?? "").contains("connect"), "\(refused)")
+        // body "spp": SPP's envelope without the token, only for the invoice.
+        let spp = try JSONSerialization.jsonObject(with: Data((receiver.requests(to: "/ok")[0]["body"] as! String).utf8)) as! [String: Any]
+        #expect(spp["event"] as? String == "invoice.paid" && spp["token"] == nil && spp["seq"] == nil && spp["data"] != nil)
+    }
+
+    @Test func httpsVerifiesTheCertificateAgainstTheConfiguredCA() throws {
+        let dir = TemporaryDirectory()
+        let (ca, cert, key) = try makeCertificates(in: dir)
+        let receiver = try Receiver(dir: dir, tls: (cert, key))
+        defer { receiver.stop() }
+        let daemon = try DaemonProcess(dir: dir, extra: """
+            "sinks": [\(Self.forward("trusted", "https://127.0.0.1:\(receiver.port)/ok", extra: #", "caFile": "\#(ca)""#)),
+                      \(Self.forward("byname", "https://localhost:\(receiver.port)/ok", extra: #", "caFile": "\#(ca)""#)),
+                      \(Self.forward("untrusted", "https://127.0.0.1:\(receiver.port)/ok"))]
+            """)
+        let client = try RawHTTPClient(port: daemon.port)
+        client.send(RawHTTPClient.post("/spp/main", sppBody()))
+        #expect(client.readResponse()?.status == 200)
+        try waitFor(20) {
+            receiver.requests(to: "/ok").count == 2 && FileManager.default.fileExists(atPath: dir.file("data/dead-letters/untrusted.jsonl"))
+        }
+        #expect(dir.read("data/cursors/trusted.json").contains("\"seq\":1,"))
+        #expect(dir.read("data/cursors/byname.json").contains("\"seq\":1,"))
+        let untrusted = Self.deadLetters(dir, "untrusted")
+        #expect((untrusted.first?["lastError"] as? String ?? "").contains("certificate verify failed"), "\(untrusted)")
+    }
+
+    @Test func aSlowReceiverTimesOut() throws {
+        let dir = TemporaryDirectory()
+        let receiver = try Receiver(dir: dir)
+        defer { receiver.stop() }
+        let daemon = try DaemonProcess(dir: dir, extra: """
+            "sinks": [{"name": "slow", "type": "forward", "url": "http://127.0.0.1:\(receiver.port)/slow", "timeoutSeconds": 0.5,
+                       "retry": {"maxAttempts": 2, "initialSeconds": 0.05, "maxSeconds": 0.1}}]
+            """)
+        let client = try RawHTTPClient(port: daemon.port)
+        client.send(RawHTTPClient.post("/spp/main", sppBody()))
+        #expect(client.readResponse()?.status == 200)
+        try waitFor(20) { FileManager.default.fileExists(atPath: dir.file("data/dead-letters/slow.jsonl")) }
+        let letter = Self.deadLetters(dir, "slow").first
+        #expect(letter?["attempts"] as? Int == 2)
+        #expect((letter?["lastError"] as? String ?? "").contains("timed out"), "\(String(describing: letter))")
+    }
+
+    @Test(arguments: [
+        ("https://hooks.example.com/spp?x=1#frag", true, "hooks.example.com", 443, "/spp?x=1"),
+        ("http://127.0.0.1:8080", false, "127.0.0.1", 8080, "/"),
+        ("HTTP://[::1]:9000/a", false, "::1", 9000, "/a"),
+        ("https://h?q", true, "h", 443, "/?q"),
+    ])
+    func urls(_ text: String, _ secure: Bool, _ host: String, _ port: Int, _ target: String) throws {
+        let url = try #require(HTTPURL(text))
+        #expect(url.secure == secure && url.host == host && url.port == port && url.target == target)
+    }
+
+    @Test(arguments: ["ftp://x/", "http://", "http://user@host/", "http://h:0/", "http://h:70000/", "http://h/a b"])
+    func badURLs(_ text: String) {
+        #expect(HTTPURL(text) == nil)
+    }
+
+    @Test(arguments: ["", "f", "fo", "foo", "foob", "fooba", "foobar", "\u{0}\u{ff}\u{fe}"])
+    func base64RoundTrip(_ text: String) {
+        let bytes = Array(text.utf8)
+        #expect(Base64.decode(Base64.encode(bytes)) == bytes)
+    }
+
+    static func logLines(_ dir: TemporaryDirectory) -> [String] {
+        dir.read("data/events.jsonl").split(separator: "\n").map(String.init)
+    }
+
+    static func deadLetters(_ dir: TemporaryDirectory, _ sink: String) -> [[String: Any]] {
+        dir.read("data/dead-letters/\(sink).jsonl").split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+}
