@@ -179,9 +179,13 @@ struct FanoutTests {
     @Test func kill9MidDeliveryThenRestartDeliversEveryAcknowledgedEvent() throws {
         let dir = TemporaryDirectory()
         let hook = try Self.script(dir, "record.sh", "echo \"$SPP_EVENT_ID\" >> \"\(dir.file("hook.txt"))\"\n")
+        let receiver = try Receiver(dir: dir)
+        defer { receiver.stop() }
         let sinks = """
             "sinks": [{"name": "file", "type": "file", "path": "\(dir.file("file.jsonl"))"},
-                      {"name": "hook", "type": "shell", "command": ["\(hook)"], "concurrency": 4, "events": ["order.*"]}]
+                      {"name": "hook", "type": "shell", "command": ["\(hook)"], "concurrency": 4, "events": ["order.*"]},
+                      {"name": "forward", "type": "forward", "url": "http://127.0.0.1:\(receiver.port)/ok", "concurrency": 2,
+                       "categories": ["invoices"]}]
             """
         let daemon = try DaemonProcess(dir: dir, extra: sinks)
         let load = LoadGenerator(port: daemon.port, clients: 6) { $0 % 3 == 0 ? "invoice.paid" : "order.created" }
@@ -192,7 +196,7 @@ struct FanoutTests {
         let restarted = try DaemonProcess(dir: dir, extra: sinks)
         let lastSeq = dir.events().count
         try waitFor(60) {
-            dir.read("data/cursors/file.json").contains("\"seq\":\(lastSeq),") && dir.read("data/cursors/hook.json").contains("\"seq\":\(lastSeq),")
+            ["file", "hook", "forward"].allSatisfy { dir.read("data/cursors/\($0).json").contains("\"seq\":\(lastSeq),") }
         }
         restarted.stop()
         let log = dir.events()
@@ -205,9 +209,11 @@ struct FanoutTests {
         }
         let fileIDs = Self.lines(dir.file("file.jsonl")).compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["id"] as? String }
         let hookIDs = Self.lines(dir.file("hook.txt"))
+        let forwardIDs = receiver.requests(to: "/ok").compactMap { ($0["headers"] as? [String: String])?["X-SPP-Event"] == "invoice.paid"
+            ? (try? JSONSerialization.jsonObject(with: Data(($0["body"] as? String ?? "").utf8)) as? [String: Any])?["id"] as? String : nil }
         #expect(acknowledged.count > 50)
-        var missingFile = 0, missingHook = 0
-        let fileSet = Set(fileIDs), hookSet = Set(hookIDs)
+        var missingFile = 0, missingHook = 0, missingForward = 0
+        let fileSet = Set(fileIDs), hookSet = Set(hookIDs), forwardSet = Set(forwardIDs)
         for data in acknowledged {
             guard let id = idByData[data] else {
                 missingFile += 1
@@ -215,12 +221,16 @@ struct FanoutTests {
             }
             if !fileSet.contains(id) { missingFile += 1 }
             if eventByData[data] == "order.created" && !hookSet.contains(id) { missingHook += 1 }
+            if eventByData[data] == "invoice.paid" && !forwardSet.contains(id) { missingForward += 1 }
         }
-        #expect(missingFile == 0 && missingHook == 0, "missing: file \(missingFile), hook \(missingHook)")
+        #expect(missingFile == 0 && missingHook == 0 && missingForward == 0,
+            "missing: file \(missingFile), hook \(missingHook), forward \(missingForward)")
+        #expect(forwardIDs.count - forwardSet.count <= 2, "forward duplicates \(forwardIDs.count - forwardSet.count)")
         // At-least-once: duplicates only from what was in flight at the kill.
         #expect(fileIDs.count - fileSet.count <= 512, "file duplicates \(fileIDs.count - fileSet.count)")
         #expect(hookIDs.count - hookSet.count <= 4, "hook duplicates \(hookIDs.count - hookSet.count)")
-        print("kill -9 mid-delivery: \(acknowledged.count) acknowledged; file \(fileIDs.count) lines (\(fileIDs.count - fileSet.count) dup), hook \(hookIDs.count) runs (\(hookIDs.count - hookSet.count) dup)")
+        print("kill -9 mid-delivery: \(acknowledged.count) acknowledged; file \(fileIDs.count) lines (\(fileIDs.count - fileSet.count) dup), "
+            + "hook \(hookIDs.count) runs (\(hookIDs.count - hookSet.count) dup), forward \(forwardIDs.count) posts (\(forwardIDs.count - forwardSet.count) dup)")
     }
 }
 
