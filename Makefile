@@ -41,6 +41,7 @@ bench: deps
 	fi
 	$(SWIFT) build -c release
 	bash scripts/bench.sh
+	bash scripts/bench-sinks.sh
 
 # Binary, systemd units, /etc/spp-hookd/config.json (kept if present), docs. PREFIX, DESTDIR.
 install: release

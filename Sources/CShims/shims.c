@@ -71,3 +71,14 @@ int spp_spawn(char *const argv[], char *const envp[], int in_fd, int out_fd, int
 int spp_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
 }
+
+#include <sys/syscall.h>
+
+int spp_pidfd_open(pid_t pid) {
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}

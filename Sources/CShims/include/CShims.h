@@ -20,6 +20,10 @@ int spp_install_signal_pipe(const int *signals, int count);
 /// Returns 0 and sets *pid, or an errno value.
 int spp_spawn(char *const argv[], char *const envp[], int in_fd, int out_fd, int err_fd, pid_t *pid);
 
+/// pidfd_open(pid, 0): a close-on-exec fd that polls readable when the process exits;
+/// -1 (errno set) on kernels before 5.3.
+int spp_pidfd_open(pid_t pid);
+
 /// pipe2(fds, O_CLOEXEC).
 int spp_pipe_cloexec(int fds[2]);
 

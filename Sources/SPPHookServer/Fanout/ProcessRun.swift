@@ -50,6 +50,10 @@ enum ProcessRun {
             throw IOError(errno: rc, function: "posix_spawn(\(argv[0]))")
         }
         for fd in [inPipe[1], outPipe[0], errPipe[0]] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        // Readable when the child exits, so its end wakes the loop at once (kernels before
+        // 5.3 have no pidfd: the loop then looks every few milliseconds).
+        let pidFD = spp_pidfd_open(pid)
+        defer { if pidFD >= 0 { close(pidFD) } }
 
         var stdinFD: Int32 = input.isEmpty ? -1 : inPipe[1]
         if stdinFD < 0 { close(inPipe[1]) }
@@ -89,8 +93,9 @@ enum ProcessRun {
             if stdinFD >= 0 { fds.append(pollfd(fd: stdinFD, events: Int16(POLLOUT), revents: 0)) }
             if outFD >= 0 { fds.append(pollfd(fd: outFD, events: Int16(POLLIN), revents: 0)) }
             if errFD >= 0 { fds.append(pollfd(fd: errFD, events: Int16(POLLIN), revents: 0)) }
-            _ = poll(&fds, nfds_t(fds.count), 20)
-            for p in fds where p.revents != 0 {
+            if pidFD >= 0 { fds.append(pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)) }
+            _ = poll(&fds, nfds_t(fds.count), pidFD >= 0 ? 100 : 5)
+            for p in fds where p.revents != 0 && p.fd != pidFD {
                 if p.fd == stdinFD {
                     let n = input.withUnsafeBytes { write(stdinFD, $0.baseAddress! + written, $0.count - written) }
                     if n > 0 { written += n }

@@ -46,16 +46,14 @@ public struct Replay {
         defer { reader.close() }
         let size = try readSize(logPath)
         var result: [LoggedEvent] = []
-        while reader.offset < size {
-            let batch = try reader.read(upTo: size)
-            if batch.isEmpty { break }
-            for e in batch where e.seq >= selection.fromSeq {
-                if let since = selection.since, e.head.receivedAt < since { continue }
-                if let events = selection.events, !SinkFilter(events: events).matches(category: e.category, event: e.head.event) {
-                    continue
-                }
-                if config.filter.matches(category: e.category, event: e.head.event) { result.append(e) }
+        while let e = try reader.peek(upTo: size) {
+            reader.pop()
+            guard e.seq >= selection.fromSeq else { continue }
+            if let since = selection.since, e.head.receivedAt < since { continue }
+            if let events = selection.events, !SinkFilter(events: events).matches(category: e.category, event: e.head.event) {
+                continue
             }
+            if config.filter.matches(category: e.category, event: e.head.event) { result.append(e) }
         }
         return result
     }

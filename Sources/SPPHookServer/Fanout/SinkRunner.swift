@@ -105,7 +105,7 @@ public final class SinkRunner: Sendable {
             // Unread durable events and room for them: go round again instead of sleeping
             // (the wake-up for them may already have been consumed).
             let room = state.withLock { $0.window.count } < windowCapacity
-            if !stopping && room && reader.offset < log.durableSize { continue }
+            if !stopping && room && reader.hasMore(before: log.durableSize) { continue }
             signal.wait(seconds: wait)
         }
     }
@@ -115,26 +115,17 @@ public final class SinkRunner: Sendable {
         guard room > 0 else { return }
         let limit = log.durableSize
         var added: [Item] = []
-        while added.count < room, reader.offset < limit {
-            let events: [LoggedEvent]
-            do {
-                events = try reader.read(upTo: limit, maxBytes: 256 * 1024)
-            } catch {
-                logger.error("cannot read the event log", metadata: ["error": "\(error)"])
-                return
+        do {
+            // Non-matching events are passed over too, so the cursor moves past them.
+            while added.count < room, let e = try reader.peek(upTo: limit) {
+                reader.pop()
+                if config.filter.matches(category: e.category, event: e.head.event) { added.append(Item(event: e)) }
             }
-            if events.isEmpty { break }
-            for e in events where config.filter.matches(category: e.category, event: e.head.event) {
-                if added.count == room {
-                    // The window is full: read this one again later.
-                    reader.rewind(to: e)
-                    break
-                }
-                added.append(Item(event: e))
-            }
+        } catch {
+            logger.error("cannot read the event log", metadata: ["error": "\(error)"])
         }
         state.withLock { $0.window += added }
-        lastScanned.withLock { $0 = CursorStore.Position(seq: reader.skipThrough, offset: reader.offset) }
+        lastScanned.withLock { $0 = reader.consumed }
     }
 
     private let lastScanned = Mutex<CursorStore.Position?>(nil)

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+import Foundation
+@testable import SPPHookServer
+import Testing
+
+@Suite("Sink cursors")
+struct CursorStoreTests {
+    @Test func aTornSlotFallsBackToThePreviousPosition() throws {
+        let dir = TemporaryDirectory()
+        let store = CursorStore(dataDir: dir.path, sink: "s")
+        #expect(store.load() == nil)
+        for seq in 1...5 { try store.save(.init(seq: UInt64(seq), offset: Int64(seq * 100))) }
+        #expect(CursorStore(dataDir: dir.path, sink: "s").load() == .init(seq: 5, offset: 500))
+        // Tear the slot holding seq 5 (the second: creation fills both, then saves alternate 1, 0, 1, …).
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: dir.file("cursors/s.json"))))
+        #expect(bytes.count == 128)
+        bytes[64 + 7] = UInt8(ascii: "9")  // seq 5 → 9: the check no longer matches
+        try Data(bytes).write(to: URL(fileURLWithPath: dir.file("cursors/s.json")))
+        let reopened = CursorStore(dataDir: dir.path, sink: "s")
+        #expect(reopened.load() == .init(seq: 4, offset: 400))
+        // The next save goes to the damaged slot, keeping the good one.
+        try reopened.save(.init(seq: 6, offset: 600))
+        #expect(CursorStore(dataDir: dir.path, sink: "s").load() == .init(seq: 6, offset: 600))
+        #expect(dir.read("cursors/s.json").contains("\"seq\":4,"))
+    }
+
+    @Test func aHandWrittenCursorIsAccepted() throws {
+        let dir = TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir.file("cursors"), withIntermediateDirectories: true)
+        try "{\"seq\":42,\"offset\":4200}\n".write(toFile: dir.file("cursors/s.json"), atomically: true, encoding: .utf8)
+        let store = CursorStore(dataDir: dir.path, sink: "s")
+        #expect(store.load() == .init(seq: 42, offset: 4200))
+        try store.save(.init(seq: 43, offset: 4300))
+        #expect(CursorStore(dataDir: dir.path, sink: "s").load() == .init(seq: 43, offset: 4300))
+    }
+}
