@@ -2,15 +2,19 @@
 SWIFT ?= swift
 PREFIX ?= /usr/local
 SYSTEM_PACKAGES := libssl-dev libsystemd-dev pkg-config
+TEST_PACKAGES := openssl systemd python3
 BENCH_PACKAGES := wrk nginx-light webhook
 
-.PHONY: all deps build release run test bench install clean
+.PHONY: all deps install-packages build release run test bench install clean
 
 all: build
 
 # Installs the system packages the build needs, when they are missing (Debian/Ubuntu).
 deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(SYSTEM_PACKAGES)"
+
+install-packages:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -28,17 +32,15 @@ run: deps
 	$(SWIFT) run spp-hookd serve --config config.example.json
 
 # The whole test suite (unit, end-to-end against the real binary, crash safety).
+# Tests also use openssl (a test CA), systemd's tools and python3 (a webhook receiver).
 test: deps
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(TEST_PACKAGES)"
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
 # nginx `return 204`, adnanh/webhook and spp-hookd under the same wrk load, side by side.
 bench: deps
-	@missing=""; for p in $(BENCH_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
-	fi
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(BENCH_PACKAGES)"
 	$(SWIFT) build -c release
 	bash scripts/bench.sh
 	bash scripts/bench-sinks.sh
