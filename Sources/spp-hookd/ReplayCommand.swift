@@ -83,13 +83,25 @@ func replay(_ config: DaemonConfig, _ sink: SinkConfig, selection: Replay.Select
         throw ExitCode(1)
     }
     let events: [LoggedEvent]
+    var taken: DeadLetters.Taken?
     do {
-        events = deadLetters ? try engine.takeDeadLetters() : try Replay.select(logPath: config.dataDir + "/events.jsonl", config: sink, selection: selection)
+        if deadLetters {
+            (events, taken) = try engine.takeDeadLetters()
+        } else {
+            events = try Replay.select(logPath: config.dataDir + "/events.jsonl", config: sink, selection: selection)
+        }
     } catch {
         printError("spp-hookd: \(error)")
         throw ExitCode(1)
     }
     let report = engine.deliver(events)
+    // Every letter is now delivered or written back as a new one: the taken files can go
+    // (unless a letter could not be written back: then they stay, and the next retry takes them).
+    if report.unrecorded == 0 {
+        taken?.finish()
+    } else if let taken {
+        printError("spp-hookd: kept \(taken.files.joined(separator: ", ")): \(report.unrecorded) failure(s) could not be written back")
+    }
     print("\(sink.name): \(events.count) event(s), \(report.delivered) delivered, \(report.failed) failed")
     if report.failed > 0 { throw ExitCode(1) }
 }

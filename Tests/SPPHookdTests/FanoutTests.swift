@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 import Foundation
+import SPPHookCore
 import Synchronization
 import Testing
 
@@ -243,4 +244,29 @@ func processExists(containing text: String) -> Bool {
         if cmd.contains(text) && !cmd.contains("spp-hookdPackageTests") { return true }
     }
     return false
+}
+
+@Suite("Dead letters left by an interrupted retry")
+struct InterruptedRetryTests {
+    @Test func leftoversAreListedAndRetried() throws {
+        let dir = TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir.file("data/dead-letters"), withIntermediateDirectories: true)
+        try """
+            {"listen": "127.0.0.1:0", "dataDir": "\(dir.file("data"))",
+             "endpoints": [{"name": "main", "path": "/spp/main", "tokens": ["x"]}],
+             "sinks": [{"name": "f", "type": "file", "path": "\(dir.file("out.jsonl"))"}]}
+            """.write(toFile: dir.file("config.json"), atomically: true, encoding: .utf8)
+        let record = EventRecord(
+            seq: 7, id: "0123456789abcdef0123456789abcdef", receivedAt: Timestamp(millisecondsSinceEpoch: 1_795_450_870_000),
+            endpoint: "main", category: .orders, event: "order.created", created: 1, payload: JSONObject())
+        let line = String(decoding: record.line.dropLast(), as: UTF8.self)
+        let letter = #"{"sink":"f","seq":7,"id":"0123456789abcdef0123456789abcdef","event":"order.created","attempts":8,"failedAt":"x","lastError":"boom","record":"# + line + "}\n"
+        try letter.write(toFile: dir.file("data/dead-letters/f.jsonl.taken-1-1"), atomically: true, encoding: .utf8)
+        let list = try runCommand(["dead-letters", "list", "--config", dir.file("config.json")])
+        #expect(list.output.contains("f\tseq 7\torder.created\t8 attempt(s)"), "\(list.output)")
+        let retry = try runCommand(["dead-letters", "retry", "--config", dir.file("config.json"), "--sink", "f"])
+        #expect(retry.status == 0 && retry.output.contains("f: 1 event(s), 1 delivered, 0 failed"), "\(retry.output)")
+        #expect(dir.read("out.jsonl") == line + "\n")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("data/dead-letters/f.jsonl.taken-1-1")))
+    }
 }

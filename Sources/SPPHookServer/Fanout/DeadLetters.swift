@@ -42,25 +42,58 @@ public struct DeadLetters: Sendable {
         }
     }
 
-    /// Moves the file aside (under the writers' lock) and returns its lines; new letters go
-    /// to a fresh file from then on.
-    public func takeAll() throws(IOError) -> [[UInt8]] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return [] }
-            throw IOError(errno: errno, function: "open(\(path))")
+    /// Letters taken out for a retry: the lines, and the files to delete once they have
+    /// been dealt with (delivered, or written back as new dead letters).
+    public struct Taken {
+        public var lines: [[UInt8]]
+        public var files: [String]
+
+        public func finish() {
+            for f in files { unlink(f) }
         }
-        defer { close(fd) }
-        try sys("flock(\(path))") { flock(fd, LOCK_EX) }
-        let aside = path + ".taken"
-        try sys("rename(\(path))") { rename(path, aside) }
-        let bytes = try readWholeFile(aside, limit: 1 << 30)
-        unlink(aside)
-        return bytes.split(separator: 0x0A).map(Array.init)
     }
 
-    /// The lines, without taking them.
+    /// Moves the file aside (under the writers' lock) and returns its lines, with those of
+    /// any earlier retry that was interrupted; new letters go to a fresh file from then on.
+    /// Nothing is deleted until ``Taken/finish()``, so a crash mid-retry loses no letter.
+    public func takeAll() throws(IOError) -> Taken {
+        var files = leftovers()
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            defer { close(fd) }
+            try sys("flock(\(path))") { flock(fd, LOCK_EX) }
+            let aside = path + ".taken-\(SystemWallClock().now().millisecondsSinceEpoch)-\(getpid())"
+            try sys("rename(\(path))") { rename(path, aside) }
+            if let slash = path.lastIndex(of: "/") { syncDirectory(String(path[..<slash])) }
+            files.append(aside)
+        } else if errno != ENOENT {
+            throw IOError(errno: errno, function: "open(\(path))")
+        }
+        var lines: [[UInt8]] = []
+        for f in files {
+            lines += try readWholeFile(f, limit: 1 << 30).split(separator: 0x0A).map(Array.init)
+        }
+        return Taken(lines: lines, files: files)
+    }
+
+    /// The lines (including those of an interrupted retry), without taking them.
     public func list() -> [[UInt8]] {
-        ((try? readWholeFile(path, limit: 1 << 30)) ?? []).split(separator: 0x0A).map(Array.init)
+        (leftovers() + [path]).flatMap { ((try? readWholeFile($0, limit: 1 << 30)) ?? []).split(separator: 0x0A).map(Array.init) }
+    }
+
+    /// Files an interrupted `dead-letters retry` left behind.
+    private func leftovers() -> [String] {
+        guard let slash = path.lastIndex(of: "/") else { return [] }
+        let dir = String(path[..<slash]), base = String(path[path.index(after: slash)...]) + ".taken-"
+        guard let d = opendir(dir) else { return [] }
+        defer { closedir(d) }
+        var found: [String] = []
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name.hasPrefix(base) { found.append(dir + "/" + name) }
+        }
+        return found.sorted()
     }
 }

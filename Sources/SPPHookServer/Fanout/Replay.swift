@@ -10,6 +10,8 @@ public struct Replay {
     public struct Report: Sendable {
         public var delivered = 0
         public var failed = 0
+        /// Failures that could not be written back as dead letters.
+        public var unrecorded = 0
     }
 
     public struct Selection: Sendable {
@@ -58,14 +60,17 @@ public struct Replay {
         return result
     }
 
-    /// The sink's dead letters, taken out of its file (failures go back in).
-    public func takeDeadLetters() throws(IOError) -> [LoggedEvent] {
-        try deadLetters.takeAll().compactMap { line in
+    /// The sink's dead letters, taken out of its file; call `finish()` on the result once
+    /// they have been delivered (failures go back in as new letters).
+    public func takeDeadLetters() throws(IOError) -> (events: [LoggedEvent], taken: DeadLetters.Taken) {
+        let taken = try deadLetters.takeAll()
+        let events: [LoggedEvent] = taken.lines.compactMap { line in
             guard case .object(let o)? = try? JSONParser.parse(line), case .object(let record)? = o["record"] else { return nil }
             let bytes = JSONWriter.bytes(.object(record))
             guard let head = EventLogLine(bytes[...]) else { return nil }
             return LoggedEvent(line: bytes, start: 0, end: 0, head: head)
         }
+        return (events, taken)
     }
 
     public func deliver(_ events: [LoggedEvent]) -> Report {
@@ -114,6 +119,7 @@ public struct Replay {
         do {
             try deadLetters.append(sink: config.name, event: event, attempts: attempts, error: why, at: clock.now())
         } catch {
+            report.unrecorded += 1
             progress("cannot write the dead letter for seq \(event.seq): \(error)")
         }
     }
