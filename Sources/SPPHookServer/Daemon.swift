@@ -117,12 +117,15 @@ public final class Daemon: Sendable {
         return group.wait(timeout: .now() + timeout) == .success
     }
 
-    /// Stops intake, finishes in-flight requests (bounded by `timeout`), waits for the log to
-    /// sync what it has, then lets sink deliveries in flight finish (bounded) and saves cursors.
+    /// Stops intake, finishes in-flight requests, waits for the log to sync what it has, then
+    /// lets sink deliveries in flight finish and saves cursors, all within about `timeout`.
     public func stop(timeout: Double) {
-        server.shutdown(timeout: timeout)
+        // One budget for the whole stop (kept below systemd's TimeoutStopSec): requests in
+        // flight first, then deliveries in flight.
+        let deadline = monotonicSeconds() + timeout
+        server.shutdown(timeout: timeout * 0.6)
         log.drain()
-        fanout.stop(timeout: timeout)
+        fanout.stop(timeout: max(0.5, deadline - monotonicSeconds()))
     }
 
     /// One line for `STATUS=`.

@@ -55,9 +55,12 @@ public final class Fanout: Sendable {
         for r in runners { r.start() }
     }
 
-    /// Lets deliveries in flight finish (each runner gets up to `timeout`), then saves cursors.
+    /// Lets deliveries in flight finish, all sinks at once, for at most `timeout` in total;
+    /// each sink saves its cursor. What is still running then is delivered again after restart.
     public func stop(timeout: Double) {
-        for r in runners { r.stop(timeout: timeout) }
+        let deadline = monotonicSeconds() + timeout
+        for r in runners { r.beginStopping() }
+        for r in runners { r.waitUntilStopped(timeout: max(0, deadline - monotonicSeconds())) }
     }
 
     public var failingSinks: Int { runners.filter { $0.status.failing }.count }

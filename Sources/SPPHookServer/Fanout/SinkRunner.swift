@@ -75,10 +75,14 @@ public final class SinkRunner: Sendable {
         POSIXThread.detach { [self] in coordinate() }
     }
 
-    /// Stops taking new work, waits up to `timeout` for deliveries in flight, saves the cursor.
-    public func stop(timeout: Double) {
+    /// Stops taking new work; the runner saves its cursor once deliveries in flight finish.
+    public func beginStopping() {
         state.withLock { $0.stopping = true }
         signal.notify()
+    }
+
+    /// Waits up to `timeout` for the runner to finish stopping.
+    public func waitUntilStopped(timeout: Double) {
         stopped.wait(seconds: timeout)
     }
 
@@ -99,20 +103,23 @@ public final class SinkRunner: Sendable {
             }
             applyCompletions()
             persist(reader: reader, saved: &saved)  // drops the finished prefix: room to refill
-            if !stopping { refill(&reader) }
+            let readOK = stopping ? true : refill(&reader)
             persist(reader: reader, saved: &saved)
-            let wait = stopping ? 0.05 : launchDue()
+            var wait = stopping ? 0.05 : launchDue()
             // Unread durable events and room for them: go round again instead of sleeping
             // (the wake-up for them may already have been consumed).
             let room = state.withLock { $0.window.count } < windowCapacity
-            if !stopping && room && reader.hasMore(before: log.durableSize) { continue }
+            if readOK && !stopping && room && reader.hasMore(before: log.durableSize) { continue }
+            if !readOK { wait = min(wait ?? 1, 1) }  // a log we cannot read: look again in a second
             signal.wait(seconds: wait)
         }
     }
 
-    private func refill(_ reader: inout LogReader) {
+    /// Adds events after the window to it, up to its capacity. False when the log could not be read.
+    private func refill(_ reader: inout LogReader) -> Bool {
         let room = windowCapacity - state.withLock { $0.window.count }
-        guard room > 0 else { return }
+        guard room > 0 else { return true }
+        var ok = true
         let limit = log.durableSize
         var added: [Item] = []
         do {
@@ -123,9 +130,11 @@ public final class SinkRunner: Sendable {
             }
         } catch {
             logger.error("cannot read the event log", metadata: ["error": "\(error)"])
+            ok = false
         }
         state.withLock { $0.window += added }
         lastScanned.withLock { $0 = reader.consumed }
+        return ok
     }
 
     private let lastScanned = Mutex<CursorStore.Position?>(nil)
