@@ -130,8 +130,10 @@ public final class Daemon: Sendable {
 
     /// One line for `STATUS=`.
     public var statusLine: String {
-        let failing = fanout.failingSinks
-        return counters.summary + (fanout.runners.isEmpty ? "" : ", failing sinks \(failing)")
+        guard !fanout.runners.isEmpty else { return counters.summary }
+        let statuses = fanout.runners.map(\.status)
+        let delivered = statuses.map(\.delivered).reduce(0, +)
+        return counters.summary + ", delivered \(delivered), failing sinks \(statuses.filter(\.failing).count)"
     }
 
     /// Resolves every endpoint's token references. An unset `env:` variable is skipped with a

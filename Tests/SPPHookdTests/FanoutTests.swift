@@ -31,9 +31,10 @@ struct FanoutTests {
 
     @Test func fileSinkAppendsMatchingLinesPerCategory() throws {
         let dir = TemporaryDirectory()
+        let manager = try FakeServiceManager(dir: dir)
         let daemon = try DaemonProcess(dir: dir, extra: """
             "sinks": [{"name": "files", "type": "file", "path": "\(dir.file("out"))/{category}.jsonl", "categories": ["orders", "invoices"]}]
-            """)
+            """, environment: ["NOTIFY_SOCKET": manager.path])
         _ = try Self.post(daemon, [("order.created", "A"), ("invoice.paid", "B"), ("ticket.created", "C"), ("order.tagged", "D")])
         try waitFor { Self.lines(dir.file("out/orders.jsonl")).count == 2 && Self.lines(dir.file("out/invoices.jsonl")).count == 1 }
         let logLines = Self.lines(dir.file("data/events.jsonl"))
@@ -43,6 +44,10 @@ struct FanoutTests {
         let mode = try FileManager.default.attributesOfItem(atPath: dir.file("out/orders.jsonl"))[.posixPermissions] as? Int
         #expect(mode == 0o600)
         try waitFor { dir.read("data/cursors/files.json").contains("\"seq\":4") }
+        // systemd's STATUS= counts deliveries and failing sinks.
+        let status = manager.collect(until: Date().addingTimeInterval(5)) { $0.contains { $0.fields["STATUS"]?.contains("delivered 3,") == true } }
+        #expect(status.contains { $0.fields["STATUS"] == "received 4, stored 4, duplicates 0, rejected 0, failed 0, delivered 3, failing sinks 0" },
+            "\(status.map(\.raw))")
     }
 
     @Test func shellSinkGetsArgumentsEnvironmentAndStdin() throws {
