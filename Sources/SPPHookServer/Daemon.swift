@@ -46,8 +46,8 @@ public final class Daemon: Sendable {
         ])
         let fanout: Fanout
         do {
-            fanout = try Fanout(sinks: config.sinks, log: log, dataDir: config.dataDir, environment: secrets.environment,
-                clock: clock, logger: logger)
+            fanout = try Fanout(sinks: config.sinks, api: config.api, log: log, dataDir: config.dataDir,
+                environment: secrets.environment, clock: clock, logger: logger)
         } catch {
             throw StartError(description: "\(error)")
         }
@@ -94,8 +94,8 @@ public final class Daemon: Sendable {
         if new.dataDir != old.dataDir {
             throw StartError(description: "dataDir: changing it needs a restart (running: \(old.dataDir))")
         }
-        if new.sinks != old.sinks {
-            throw StartError(description: "sinks: changing them needs a restart")
+        if new.sinks != old.sinks || new.api != old.api {
+            throw StartError(description: "sinks: changing them (or api) needs a restart")
         }
         if new.dedupWindowSeconds != old.dedupWindowSeconds {
             throw StartError(description: "dedupWindowSeconds: changing it needs a restart (running: \(old.dedupWindowSeconds))")

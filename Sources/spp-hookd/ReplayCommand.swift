@@ -75,7 +75,8 @@ func replay(_ config: DaemonConfig, _ sink: SinkConfig, selection: Replay.Select
     logger.logLevel = .warning
     let engine: Replay
     do {
-        engine = try Replay(config: sink, dataDir: config.dataDir, environment: SecretResolver.processEnvironment(), logger: logger) {
+        engine = try Replay(config: sink, api: config.api, dataDir: config.dataDir, environment: SecretResolver.processEnvironment(),
+            logger: logger) {
             print($0)
         }
     } catch {

@@ -73,8 +73,20 @@ extension ConfigDecoder {
                 let concurrency = try int(o["concurrency"], "\(at).concurrency", default: 1, range: 1...64)
                 kind = .forward(SinkConfig.ForwardOptions(url: url, headers: headers, timeoutSeconds: timeout, caFile: caFile,
                     body: body, signingSecret: secret, concurrency: concurrency))
+            case "spp-order-message":
+                try allowKeys(o, common.union(["message", "staffOnly", "userId"]), at: at)
+                let message = try string(o["message"], "\(at).message", default: nil)
+                guard !message.isEmpty else { throw ConfigError("\(at).message", "must not be empty") }
+                var staffOnly = false
+                switch o["staffOnly"] {
+                case nil: break
+                case .bool(let b)?: staffOnly = b
+                case .some(let v): throw ConfigError("\(at).staffOnly", "must be true or false, not \(v.typeName)")
+                }
+                let userID: Int? = o["userId"] == nil ? nil : try int(o["userId"], "\(at).userId", default: 0, range: 1...Int(Int32.max))
+                kind = .orderMessage(message: message, staffOnly: staffOnly, userID: userID)
             default:
-                throw ConfigError("\(at).type", "must be \"file\", \"shell\" or \"forward\", not \"\(type)\"")
+                throw ConfigError("\(at).type", "must be \"file\", \"shell\", \"forward\" or \"spp-order-message\", not \"\(type)\"")
             }
             let name = try string(o["name"], "\(at).name", default: nil)
             guard !name.isEmpty, name.count <= 64,

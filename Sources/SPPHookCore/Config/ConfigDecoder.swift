@@ -13,7 +13,7 @@ public enum ConfigDecoder {
             throw ConfigError("", "not valid JSON: \(error.reason.rawValue) at line \(line), column \(column)")
         }
         guard case .object(let o) = root else { throw ConfigError("", "the top level must be a JSON object") }
-        try allowKeys(o, ["listen", "dataDir", "endpoints", "classify", "limits", "dedupWindowSeconds", "sinks"], at: "")
+        try allowKeys(o, ["listen", "dataDir", "endpoints", "classify", "limits", "dedupWindowSeconds", "sinks", "api"], at: "")
 
         let listenText = try string(o["listen"], "listen", default: "127.0.0.1:8080")
         guard let listen = DaemonConfig.ListenAddress(parsing: listenText) else {
@@ -28,9 +28,15 @@ public enum ConfigDecoder {
         let dedup = try int(o["dedupWindowSeconds"], "dedupWindowSeconds", default: 86400, range: 0...(366 * 86400))
 
         let sinks = try decodeSinks(o["sinks"])
-        return DaemonConfig(
+        let api = try decodeAPI(o["api"])
+        if api == nil, let i = sinks.firstIndex(where: { if case .orderMessage = $0.kind { true } else { false } }) {
+            throw ConfigError("sinks[\(i)].type", "spp-order-message sinks need the \"api\" section (baseURL or subdomain, key)")
+        }
+        var config = DaemonConfig(
             listen: listen, dataDir: dataDir, endpoints: endpoints, classify: classify, limits: limits,
             dedupWindowSeconds: dedup, sinks: sinks)
+        config.api = api
+        return config
     }
 
     static func decodeEndpoints(_ value: JSONValue?) throws(ConfigError) -> [DaemonConfig.Endpoint] {

@@ -66,6 +66,8 @@ public struct DaemonConfig: Sendable, Equatable {
     public var limits: Limits
     public var dedupWindowSeconds: Int
     public var sinks: [SinkConfig] = []
+    /// SPP's REST API, for `api`, `order-messages` and spp-order-message sinks.
+    public var api: APIConfig?
 
     public var classifier: EventClassifier { EventClassifier(overrides: classify) }
 }

@@ -40,6 +40,23 @@ public enum JSONWriter {
         }
     }
 
+    /// Indented JSON (two spaces), for people.
+    public static func pretty(_ value: JSONValue, indent: Int = 0) -> String {
+        let pad = String(repeating: "  ", count: indent + 1), end = String(repeating: "  ", count: indent)
+        switch value {
+        case .array(let a) where !a.isEmpty:
+            return "[\n" + a.map { pad + pretty($0, indent: indent + 1) }.joined(separator: ",\n") + "\n\(end)]"
+        case .object(let o) where !o.members.isEmpty:
+            return "{\n" + o.members.map { m in
+                var key: [UInt8] = []
+                writeString(m.key, into: &key)
+                return pad + String(decoding: key, as: UTF8.self) + ": " + pretty(m.value, indent: indent + 1)
+            }.joined(separator: ",\n") + "\n\(end)}"
+        default:
+            return string(value)
+        }
+    }
+
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     public static func writeString(_ s: String, into out: inout [UInt8]) {

@@ -10,6 +10,8 @@ public struct SinkConfig: Sendable, Equatable {
         case shell(command: [String], timeoutSeconds: Double, concurrency: Int)
         /// POST the event to `url` over HTTP/1.1 (keep-alive; TLS for https).
         case forward(ForwardOptions)
+        /// Post `message` (a ``MessageTemplate``) to the event's order through SPP's API.
+        case orderMessage(message: String, staffOnly: Bool, userID: Int?)
     }
 
     public struct ForwardOptions: Sendable, Equatable {
@@ -64,6 +66,7 @@ public struct SinkConfig: Sendable, Equatable {
         case .file: 1
         case .shell(_, _, let c): c
         case .forward(let f): f.concurrency
+        case .orderMessage: 1
         }
     }
 }

@@ -12,11 +12,12 @@ public final class Fanout: Sendable {
 
     /// Builds the sinks and their runners (creating cursors for new sinks); does not start them.
     public init(
-        sinks: [SinkConfig], log: EventLog, dataDir: String, environment: [String: String], clock: any WallClock, logger: Logger
+        sinks: [SinkConfig], api: APIConfig? = nil, log: EventLog, dataDir: String, environment: [String: String],
+        clock: any WallClock, logger: Logger
     ) throws(SetupError) {
         var runners: [SinkRunner] = []
         for (i, config) in sinks.enumerated() {
-            let sink = try Self.makeSink(config, index: i, environment: environment, clock: clock, logger: logger)
+            let sink = try Self.makeSink(config, index: i, api: api, environment: environment, clock: clock, logger: logger)
             do {
                 runners.append(try SinkRunner(config: config, sink: sink, log: log, dataDir: dataDir, clock: clock, logger: logger))
             } catch {
@@ -28,7 +29,8 @@ public final class Fanout: Sendable {
 
     /// Builds one sink; resolves its secrets (signing secret) and TLS settings.
     public static func makeSink(
-        _ config: SinkConfig, index: Int, environment: [String: String], clock: any WallClock = SystemWallClock(), logger: Logger
+        _ config: SinkConfig, index: Int, api: APIConfig? = nil, environment: [String: String], clock: any WallClock = SystemWallClock(),
+        logger: Logger
     ) throws(SetupError) -> any EventSink {
         switch config.kind {
         case .file(let path, let mode):
@@ -45,6 +47,19 @@ public final class Fanout: Sendable {
             }
             do {
                 return try ForwardSink(name: config.name, options: options, signingSecret: secret, clock: clock, logger: logger)
+            } catch {
+                throw SetupError(description: "sinks[\(index)]: \(error)")
+            }
+        case .orderMessage(let message, let staffOnly, let userID):
+            guard let api else { throw SetupError(description: "sinks[\(index)]: needs the \"api\" section") }
+            let key: String
+            switch SecretResolver(environment: environment).resolve(api.key) {
+            case .success(let k): key = k
+            case .failure(let why): throw SetupError(description: "api.key: \(why)")
+            }
+            do {
+                let client = try SPPAPIClient(config: api, key: key, timeout: 30, maxAttempts: 1, logger: logger)
+                return OrderMessageSink(name: config.name, client: client, template: message, staffOnly: staffOnly, userID: userID)
             } catch {
                 throw SetupError(description: "sinks[\(index)]: \(error)")
             }

@@ -33,10 +33,11 @@ public struct Replay {
     let progress: (String) -> Void
 
     public init(
-        config: SinkConfig, dataDir: String, environment: [String: String], logger: Logger, progress: @escaping (String) -> Void
+        config: SinkConfig, api: APIConfig? = nil, dataDir: String, environment: [String: String], logger: Logger,
+        progress: @escaping (String) -> Void
     ) throws(Fanout.SetupError) {
         self.config = config
-        self.sink = try Fanout.makeSink(config, index: 0, environment: environment, logger: logger)
+        self.sink = try Fanout.makeSink(config, index: 0, api: api, environment: environment, logger: logger)
         self.deadLetters = DeadLetters(dataDir: dataDir, sink: config.name)
         self.clock = SystemWallClock()
         self.progress = progress

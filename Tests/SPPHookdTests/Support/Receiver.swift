@@ -9,13 +9,23 @@ final class Receiver {
     let records: String
 
     init(dir: TemporaryDirectory, tls: (cert: String, key: String)? = nil, secret: String? = nil) throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Fixtures/receiver.py").path
         records = dir.file("received-\(UUID().uuidString).jsonl")
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        var args = ["python3", script, records]
+        var args = [records]
         if let tls { args += ["--cert", tls.cert, "--key", tls.key] }
         if let secret { args += ["--secret", secret] }
-        process.arguments = args
+        port = try Self.start(process, script: "receiver.py", args)
+    }
+
+    /// A fake SPP API (Fixtures/fake_spp.py) that accepts `apiKey`.
+    init(dir: TemporaryDirectory, fakeSPPWithKey apiKey: String) throws {
+        records = dir.file("spp-api-\(UUID().uuidString).jsonl")
+        port = try Self.start(process, script: "fake_spp.py", [records, apiKey])
+    }
+
+    private static func start(_ process: Process, script name: String, _ args: [String]) throws -> UInt16 {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Fixtures/\(name)").path
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script] + args
         let out = Pipe()
         process.standardOutput = out
         try process.run()
@@ -26,9 +36,9 @@ final class Receiver {
             line += chunk
         }
         guard let p = UInt16(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            throw DaemonError(message: "receiver did not start")
+            throw DaemonError(message: "\(name) did not start")
         }
-        port = p
+        return p
     }
 
     /// Kills the receiver (SIGKILL: an ignored SIGTERM can be inherited from the test runner).

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+import Glibc
+public import Logging
+public import SPPHookCore
+import Synchronization
+
+/// SPP's REST API over the project's HTTP/1.1 client: `Authorization: Bearer`, `Accept:
+/// application/json`, optional `X-Api-Version`; 429 and 5xx (and network errors) are
+/// retried with back-off, waiting at least `Retry-After`. Errors carry SPP's message and
+/// its request id (`X-Api-Identifier`). The key never appears in errors or logs.
+public final class SPPAPIClient: Sendable {
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: HTTPHeaders
+        public var body: [UInt8]
+        public var requestID: String? { headers["x-api-identifier"] }
+        public var json: JSONValue? { body.isEmpty ? nil : try? JSONParser.parse(body) }
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var message: String
+        public var status: Int?
+        public var requestID: String?
+        public var retryAfter: Double?
+
+        public var description: String {
+            (status.map { "HTTP \($0): " } ?? "") + message + (requestID.map { " (request \($0))" } ?? "")
+        }
+    }
+
+    let config: APIConfig
+    let key: String
+    let timeout: Double
+    let maxAttempts: Int
+    let tls: TLSClientContext?
+    let logger: Logger
+    private let idle = Mutex<[HTTPClientConnection]>([])
+
+    public init(config: APIConfig, key: String, timeout: Double = 30, maxAttempts: Int = 4, logger: Logger) throws(Failure) {
+        self.config = config
+        self.key = key
+        self.timeout = timeout
+        self.maxAttempts = maxAttempts
+        self.logger = logger
+        if config.baseURL.secure {
+            do {
+                tls = try TLSClientContext(caFile: nil)
+            } catch {
+                throw Failure(message: "\(error)")
+            }
+        } else {
+            tls = nil
+        }
+    }
+
+    /// One call. `path` is relative to the base URL (`/order_messages/666AF315`), or an
+    /// absolute URL on the same host (a `links.next` from a list).
+    public func request(
+        _ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [], body: [UInt8]? = nil
+    ) throws(Failure) -> Response {
+        let target: String
+        if let absolute = HTTPURL(path) {
+            guard absolute.host == config.baseURL.host, absolute.port == config.baseURL.port,
+                absolute.secure == config.baseURL.secure
+            else { throw Failure(message: "refusing to follow a link to another host: \(absolute.hostHeader)") }
+            target = absolute.target
+        } else {
+            target = config.target(path, query: query)
+        }
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: \(config.baseURL.hostHeader)\r\nAuthorization: Bearer \(key)\r\n"
+        head += "Accept: application/json\r\nUser-Agent: spp-hookd/0.1\r\n"
+        if let v = config.apiVersion { head += "X-Api-Version: \(v)\r\n" }
+        for (k, v) in headers { head += "\(k): \(v)\r\n" }
+        if let body {
+            if !headers.contains(where: { $0.0.lowercased() == "content-type" }) { head += "Content-Type: application/json\r\n" }
+            head += "Content-Length: \(body.count)\r\n"
+        } else if ["POST", "PUT", "PATCH"].contains(method) {
+            head += "Content-Length: 0\r\n"
+        }
+        let bytes = Array((head + "\r\n").utf8) + (body ?? [])
+        var attempt = 0
+        while true {
+            attempt += 1
+            let result = Result { () throws(Failure) -> Response in try once(bytes, isHead: method == "HEAD") }
+            var failure: Failure
+            switch result {
+            case .success(let r) where r.status == 429 || r.status >= 500:
+                failure = Self.failure(r)
+            case .success(let r):
+                return r
+            case .failure(let f):
+                failure = f
+            }
+            guard attempt < maxAttempts else { throw failure }
+            let wait = max(failure.retryAfter ?? 0, Double(1 << min(attempt - 1, 5)) * Double.random(in: 0.5..<1))
+            logger.warning("SPP API call failed; retrying", metadata: [
+                "method": "\(method)", "error": "\(failure)", "retryInSeconds": "\(Int(wait.rounded(.up)))",
+            ])
+            usleep(useconds_t(min(wait, 120) * 1_000_000))
+        }
+    }
+
+    private func once(_ bytes: [UInt8], isHead: Bool) throws(Failure) -> Response {
+        let deadline = monotonicSeconds() + timeout
+        for attempt in 0..<2 {
+            let pooled = attempt == 0 ? idle.withLock { $0.popLast() } : nil
+            do {
+                let connection = try pooled ?? HTTPClientConnection.connect(config.baseURL, tls: tls, deadline: deadline)
+                let r = try connection.exchange(bytes, deadline: deadline, isHead: isHead)
+                if !connection.isBroken { idle.withLock { if $0.count < 4 { $0.append(connection) } } }
+                return Response(status: r.status, headers: r.headers, body: r.body)
+            } catch {
+                if pooled == nil { throw Failure(message: "\(error)") }
+            }
+        }
+        throw Failure(message: "no connection")
+    }
+
+    /// A non-2xx response as an error: SPP's `message` (or `error`) when the body has one.
+    public static func failure(_ r: Response) -> Failure {
+        var message = String(decoding: r.body.prefix(300), as: UTF8.self)
+        if case .object(let o)? = r.json {
+            if let m = o["message"]?.stringValue { message = m } else if let m = o["error"]?.stringValue { message = m }
+        }
+        if message.isEmpty { message = HTTPResponse.reasonPhrase(r.status) }
+        return Failure(message: message, status: r.status, requestID: r.requestID,
+            retryAfter: r.headers["retry-after"].flatMap { Double($0.trimmingOWS()) })
+    }
+
+    /// A list, following `links.next` until `limit` items (or the end); decodes both the
+    /// `{data,links,meta}` envelope and a bare array.
+    public func list(_ path: String, limit: Int, query: [(String, String)] = []) throws(Failure) -> [JSONValue] {
+        var items: [JSONValue] = []
+        var next: String? = path
+        var q = query + [("limit", String(min(limit, 100)))]
+        var pages = 0
+        while let current = next, items.count < limit, pages < 1000 {
+            let r = try request("GET", current, query: q)
+            guard (200..<300).contains(r.status) else { throw Self.failure(r) }
+            guard let json = r.json, let page = APIPage(json) else {
+                throw Failure(message: "unexpected response: not a list", status: r.status, requestID: r.requestID)
+            }
+            items += page.items
+            next = page.next
+            q = []  // a next link carries its own query
+            pages += 1
+        }
+        return Array(items.prefix(limit))
+    }
+}

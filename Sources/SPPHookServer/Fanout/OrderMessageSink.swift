@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+public import Logging
+public import SPPHookCore
+
+/// Posts a templated message to the event's order through SPP's API
+/// (`POST /order_messages/{data.id}` with `message`, `staff_only`, `user_id`), e.g. "Thanks
+/// {data.client.name_f}, we received your form". Retries and dead letters as any sink:
+/// 429/5xx/network errors retry, other statuses (404: no such order) are dead-lettered.
+public struct OrderMessageSink: EventSink {
+    public let name: String
+    let client: SPPAPIClient
+    let template: String
+    let staffOnly: Bool
+    let userID: Int?
+
+    public init(name: String, client: SPPAPIClient, template: String, staffOnly: Bool, userID: Int?) {
+        self.name = name
+        self.client = client
+        self.template = template
+        self.staffOnly = staffOnly
+        self.userID = userID
+    }
+
+    public func deliver(_ events: [LoggedEvent]) -> [DeliveryOutcome] {
+        events.map(post)
+    }
+
+    /// The request body for an event, or nil when the event names no order (`data.id`).
+    public func body(for payload: JSONObject) -> (order: String, body: [UInt8])? {
+        let order: String
+        switch payload["data"]?["id"] {
+        case .string(let s)? where !s.isEmpty: order = s
+        case .number(let n)?: order = n
+        default: return nil
+        }
+        var fields: [JSONObject.Member] = [
+            .init(key: "message", value: .string(MessageTemplate.render(template, payload: payload))),
+            .init(key: "staff_only", value: .bool(staffOnly)),
+        ]
+        if let userID { fields.append(.init(key: "user_id", value: .number(String(userID)))) }
+        return (order, JSONWriter.bytes(.object(JSONObject(fields))))
+    }
+
+    func post(_ event: LoggedEvent) -> DeliveryOutcome {
+        guard let record = EventRecord(line: event.line) else { return .permanent("unreadable event line") }
+        guard let (order, body) = body(for: record.payload) else { return .permanent("the event has no data.id (order)") }
+        do {
+            let r = try client.request("POST", "/order_messages/\(percentEncode(order))", body: body)
+            if (200..<300).contains(r.status) { return .delivered }
+            let f = SPPAPIClient.failure(r)
+            return r.status == 429 || r.status >= 500 ? .retry("\(f)", after: f.retryAfter) : .permanent("\(f)")
+        } catch {
+            return .retry("\(error)", after: error.retryAfter)
+        }
+    }
+}
