@@ -62,11 +62,7 @@ public final class POSIXAppendFile: AppendFile {
     }
 
     public func append(_ bytes: [UInt8]) throws(IOError) {
-        var done = 0
-        while done < bytes.count {
-            let n = try sys("write(\(path))") { bytes.withUnsafeBytes { p in write(fd, p.baseAddress! + done, p.count - done) } }
-            done += n
-        }
+        try writeAll(fd, bytes, path: path)
     }
 
     public func sync() throws(IOError) {

@@ -76,11 +76,7 @@ extension EventLog {
     private static func saveSideFile(_ path: String, _ bytes: [UInt8]) throws(IOError) {
         let fd = try sys("open(\(path))") { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
         defer { close(fd) }
-        var done = 0
-        while done < bytes.count {
-            let n = try sys("write(\(path))") { bytes.withUnsafeBytes { p in write(fd, p.baseAddress! + done, p.count - done) } }
-            done += n
-        }
+        try writeAll(fd, bytes, path: path)
         try sys("fsync(\(path))") { fsync(fd) }
         if let slash = path.lastIndex(of: "/") { syncDirectory(String(path[..<slash])) }
     }

@@ -15,6 +15,15 @@ public func readWholeFile(_ path: String, limit: Int = 16 << 20) throws(IOError)
     throw IOError(errno: EFBIG, function: "read(\(path))")
 }
 
+/// Writes all of `bytes` to `fd`, continuing after short writes.
+func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(IOError) {
+    var done = 0
+    while done < bytes.count {
+        let d = done
+        done += try sys("write(\(path))") { bytes.withUnsafeBytes { write(fd, $0.baseAddress! + d, $0.count - d) } }
+    }
+}
+
 public func fileExists(_ path: String) -> Bool {
     access(path, F_OK) == 0
 }

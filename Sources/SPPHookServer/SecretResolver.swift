@@ -55,17 +55,11 @@ public struct SecretResolver: Sendable {
     }
 
     static func firstLine(of path: String) -> Result<String, Failure> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return .failure(.unusable("cannot read \(path): \(String(cString: strerror(errno)))")) }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 65536 {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes.append(contentsOf: buffer[0..<n])
-            if buffer[0..<n].contains(0x0A) { break }
+        let bytes: [UInt8]
+        do {
+            bytes = try readWholeFile(path, limit: 65536)
+        } catch {
+            return .failure(.unusable("cannot read \(path): \(String(cString: strerror(error.errno)))"))
         }
         let line = bytes.split(separator: 0x0A, maxSplits: 1, omittingEmptySubsequences: false).first ?? []
         var value = String(decoding: line, as: UTF8.self)

@@ -2,7 +2,6 @@
 import Glibc
 public import Logging
 public import SPPHookCore
-import Synchronization
 
 /// SPP's REST API over the project's HTTP/1.1 client: `Authorization: Bearer`, `Accept:
 /// application/json`, optional `X-Api-Version`; 429 and 5xx (and network errors) are
@@ -32,9 +31,8 @@ public final class SPPAPIClient: Sendable {
     let key: String
     let timeout: Double
     let maxAttempts: Int
-    let tls: TLSClientContext?
+    let pool: HTTPClientPool
     let logger: Logger
-    private let idle = Mutex<[HTTPClientConnection]>([])
 
     public init(config: APIConfig, key: String, timeout: Double = 30, maxAttempts: Int = 4, logger: Logger) throws(Failure) {
         self.config = config
@@ -42,14 +40,10 @@ public final class SPPAPIClient: Sendable {
         self.timeout = timeout
         self.maxAttempts = maxAttempts
         self.logger = logger
-        if config.baseURL.secure {
-            do {
-                tls = try TLSClientContext(caFile: nil)
-            } catch {
-                throw Failure(message: "\(error)")
-            }
-        } else {
-            tls = nil
+        do {
+            pool = try HTTPClientPool(url: config.baseURL, maxIdle: 4)
+        } catch {
+            throw Failure(message: "\(error)")
         }
     }
 
@@ -101,19 +95,12 @@ public final class SPPAPIClient: Sendable {
     }
 
     private func once(_ bytes: [UInt8], isHead: Bool) throws(Failure) -> Response {
-        let deadline = monotonicSeconds() + timeout
-        for attempt in 0..<2 {
-            let pooled = attempt == 0 ? idle.withLock { $0.popLast() } : nil
-            do {
-                let connection = try pooled ?? HTTPClientConnection.connect(config.baseURL, tls: tls, deadline: deadline)
-                let r = try connection.exchange(bytes, deadline: deadline, isHead: isHead)
-                if !connection.isBroken { idle.withLock { if $0.count < 4 { $0.append(connection) } } }
-                return Response(status: r.status, headers: r.headers, body: r.body)
-            } catch {
-                if pooled == nil { throw Failure(message: "\(error)") }
-            }
+        do {
+            let r = try pool.exchange(bytes, deadline: monotonicSeconds() + timeout, isHead: isHead)
+            return Response(status: r.status, headers: r.headers, body: r.body)
+        } catch {
+            throw Failure(message: "\(error)")
         }
-        throw Failure(message: "no connection")
     }
 
     /// A non-2xx response as an error: SPP's `message` (or `error`) when the body has one.

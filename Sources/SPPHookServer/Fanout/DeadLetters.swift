@@ -36,7 +36,7 @@ public struct DeadLetters: Sendable {
             try sys("flock(\(path))") { flock(fd, LOCK_EX) }
             var mine = stat(), current = stat()
             guard fstat(fd, &mine) == 0, stat(path, &current) == 0, mine.st_ino == current.st_ino else { continue }
-            _ = try sys("write(\(path))") { bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
+            try writeAll(fd, bytes, path: path)
             try sys("fdatasync(\(path))") { fdatasync(fd) }
             return
         }

@@ -49,11 +49,7 @@ public struct FileSink: EventSink {
         }
         let fd = try sys("open(\(path))") { open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode_t(mode)) }
         defer { close(fd) }
-        var done = 0
-        while done < bytes.count {
-            let d = done
-            done += try sys("write(\(path))") { bytes.withUnsafeBytes { write(fd, $0.baseAddress! + d, $0.count - d) } }
-        }
+        try writeAll(fd, bytes, path: path)
         try sys("fdatasync(\(path))") { fdatasync(fd) }
     }
 }

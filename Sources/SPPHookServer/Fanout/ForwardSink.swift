@@ -2,7 +2,6 @@
 import Glibc
 public import Logging
 public import SPPHookCore
-import Synchronization
 
 /// POSTs each event to a URL over HTTP/1.1 with keep-alive (TLS with certificate and
 /// host-name verification for https). 2xx is delivered; 429, 5xx and network errors are
@@ -14,11 +13,10 @@ import Synchronization
 public final class ForwardSink: EventSink {
     public let name: String
     let options: SinkConfig.ForwardOptions
-    let tls: TLSClientContext?
+    let pool: HTTPClientPool
     let signingKey: [UInt8]?
     let clock: any WallClock
     let logger: Logger
-    private let idle = Mutex<[HTTPClientConnection]>([])
 
     public struct SetupError: Error, CustomStringConvertible {
         public var description: String
@@ -29,14 +27,10 @@ public final class ForwardSink: EventSink {
         self.options = options
         self.clock = clock
         self.logger = logger
-        if options.url.secure {
-            do {
-                tls = try TLSClientContext(caFile: options.caFile)
-            } catch {
-                throw SetupError(description: "\(error)")
-            }
-        } else {
-            tls = nil
+        do {
+            pool = try HTTPClientPool(url: options.url, caFile: options.caFile, maxIdle: max(options.concurrency, 2))
+        } catch {
+            throw SetupError(description: "\(error)")
         }
         if let signingSecret {
             guard let key = Self.decodeSecret(signingSecret) else {
@@ -91,30 +85,12 @@ public final class ForwardSink: EventSink {
     func send(_ event: LoggedEvent) -> DeliveryOutcome {
         let body = body(for: event)
         let bytes = request(for: event, body: body)
-        let deadline = monotonicSeconds() + options.timeoutSeconds
-        var response: HTTPClientConnection.Response?
-        var lastError = ""
-        // A pooled keep-alive connection may have been closed by the server meanwhile:
-        // one retry on a fresh connection before calling it a failure.
-        for attempt in 0..<2 {
-            let pooled = attempt == 0 ? idle.withLock { $0.popLast() } : nil
-            let connection: HTTPClientConnection
-            do {
-                connection = try pooled ?? HTTPClientConnection.connect(options.url, tls: tls, deadline: deadline)
-            } catch {
-                lastError = "\(error)"
-                break
-            }
-            do {
-                response = try connection.exchange(bytes, deadline: deadline)
-                if !connection.isBroken { idle.withLock { if $0.count < 8 { $0.append(connection) } } }
-                break
-            } catch {
-                lastError = "\(error)"
-                if pooled == nil { break }
-            }
+        let response: HTTPClientConnection.Response
+        do {
+            response = try pool.exchange(bytes, deadline: monotonicSeconds() + options.timeoutSeconds)
+        } catch {
+            return .retry("\(error)", after: nil)
         }
-        guard let response else { return .retry(lastError, after: nil) }
         let snippet = String(decoding: response.body.prefix(200), as: UTF8.self)
         switch response.status {
         case 200..<300:

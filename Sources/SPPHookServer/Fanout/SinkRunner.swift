@@ -93,18 +93,19 @@ public final class SinkRunner: Sendable {
     private func coordinate() {
         var reader = LogReader(path: log.path, offset: startPosition.offset, skipThrough: startPosition.seq)
         var saved = startPosition
+        var scanned: CursorStore.Position?  // where the reader has passed, once it has read
         defer { reader.close() }
         while true {
             let (stopping, inFlight) = state.withLock { ($0.stopping, $0.inFlight) }
             if stopping && inFlight == 0 {
-                persist(reader: reader, saved: &saved)
+                persist(scanned: scanned, saved: &saved)
                 stopped.notify()
                 return
             }
             applyCompletions()
-            persist(reader: reader, saved: &saved)  // drops the finished prefix: room to refill
-            let readOK = stopping ? true : refill(&reader)
-            persist(reader: reader, saved: &saved)
+            persist(scanned: scanned, saved: &saved)  // drops the finished prefix: room to refill
+            let readOK = stopping ? true : refill(&reader, scanned: &scanned)
+            persist(scanned: scanned, saved: &saved)
             var wait = stopping ? 0.05 : launchDue()
             // Unread durable events and room for them: go round again instead of sleeping
             // (the wake-up for them may already have been consumed).
@@ -116,7 +117,7 @@ public final class SinkRunner: Sendable {
     }
 
     /// Adds events after the window to it, up to its capacity. False when the log could not be read.
-    private func refill(_ reader: inout LogReader) -> Bool {
+    private func refill(_ reader: inout LogReader, scanned: inout CursorStore.Position?) -> Bool {
         let room = windowCapacity - state.withLock { $0.window.count }
         guard room > 0 else { return true }
         var ok = true
@@ -133,11 +134,9 @@ public final class SinkRunner: Sendable {
             ok = false
         }
         state.withLock { $0.window += added }
-        lastScanned.withLock { $0 = reader.consumed }
+        scanned = reader.consumed
         return ok
     }
-
-    private let lastScanned = Mutex<CursorStore.Position?>(nil)
 
     /// Hands due events to delivery threads. Returns how long to sleep until the next one is due.
     private func launchDue() -> Double? {
@@ -233,7 +232,7 @@ public final class SinkRunner: Sendable {
     }
 
     /// Moves the cursor over the finished prefix of the window and saves it when it moved.
-    private func persist(reader: LogReader, saved: inout CursorStore.Position) {
+    private func persist(scanned: CursorStore.Position?, saved: inout CursorStore.Position) {
         let position: CursorStore.Position? = state.withLock { s in
             var k = 0
             while k < s.window.count && s.window[k].done { k += 1 }
@@ -241,7 +240,7 @@ public final class SinkRunner: Sendable {
             if let first = s.window.first {
                 return CursorStore.Position(seq: first.event.seq - 1, offset: first.event.start)
             }
-            return lastScanned.withLock { $0 }
+            return scanned
         }
         guard let position, position != saved, position.seq >= saved.seq else { return }
         do {
