@@ -186,20 +186,20 @@ final class Connection: @unchecked Sendable {
 
     private func send(_ response: HTTPResponse, close: Bool, headOnly: Bool) {
         guard phase == .handling else { return }
-        let closing = close || draining || peerClosed
-        phase = .writing
-        closeAfterWrite = closing
-        output.append(contentsOf: response.serialized(close: closing, headOnly: headOnly, date: DateCache.shared.current))
-        arm(timeouts.body)
-        flush()
+        write(response, close: close || draining || peerClosed, headOnly: headOnly)
     }
 
     /// An error response, then a lingering close: stop parsing, send, half-close, and
     /// drain input for a moment so the client reads the response rather than a reset.
     private func respondAndLinger(_ response: HTTPResponse, headOnly: Bool = false) {
+        write(response, close: true, headOnly: headOnly)
+    }
+
+    /// Queues a response and starts sending it; `close` ends the connection after it.
+    private func write(_ response: HTTPResponse, close: Bool, headOnly: Bool) {
         phase = .writing
-        closeAfterWrite = true
-        output.append(contentsOf: response.serialized(close: true, headOnly: headOnly, date: DateCache.shared.current))
+        closeAfterWrite = close
+        output.append(contentsOf: response.serialized(close: close, headOnly: headOnly, date: DateCache.shared.current))
         arm(timeouts.body)
         flush()
     }

@@ -28,9 +28,7 @@ public struct JSONLogHandler: LogHandler {
             .init(key: "message", value: .string("\(event.message)")),
             .init(key: "label", value: .string(label)),
         ])
-        var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        if let error = event.error { merged["error"] = "\(error)" }
+        let merged = event.merged(with: metadata)
         for key in merged.keys.sorted() where object[key] == nil {
             object.set(key, .string("\(merged[key]!)"))
         }
@@ -38,5 +36,16 @@ public struct JSONLogHandler: LogHandler {
         line.append(0x0A)
         // One write per line, so concurrent lines do not interleave.
         _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+extension LogEvent {
+    /// The handler's metadata overlaid with this event's, plus its error as `error`: what a
+    /// structured handler writes out.
+    public func merged(with handlerMetadata: Logger.Metadata) -> Logger.Metadata {
+        var merged = handlerMetadata
+        if let extra = metadata { merged.merge(extra) { _, new in new } }
+        if let error { merged["error"] = "\(error)" }
+        return merged
     }
 }

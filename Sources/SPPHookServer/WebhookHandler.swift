@@ -49,17 +49,35 @@ public final class WebhookHandler: HTTPRequestHandler {
     }
 
     public func precheck(_ head: HTTPRequestHead) -> HTTPResponse? {
-        guard routing.withLock({ $0.endpoints[head.path] }) != nil else { return .error(404, "no endpoint at this path") }
-        guard head.method == "POST" else { return .error(405, "only POST is accepted here", headers: Self.allow) }
+        if case .refused(let refusal) = route(head) { return refusal }
         return nil
+    }
+
+    private enum Route {
+        case accepted(Endpoint, EventClassifier)
+        case refused(HTTPResponse)
+    }
+
+    /// The endpoint (and the classifier of the same configuration) a request goes to, or
+    /// its 404/405 refusal.
+    private func route(_ head: HTTPRequestHead) -> Route {
+        let (found, classifier) = routing.withLock { ($0.endpoints[head.path], $0.classifier) }
+        guard let endpoint = found else { return .refused(.error(404, "no endpoint at this path")) }
+        guard head.method == "POST" else { return .refused(.error(405, "only POST is accepted here", headers: Self.allow)) }
+        return .accepted(endpoint, classifier)
     }
 
     public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let head = request.head
-        let (found, classifier) = routing.withLock { ($0.endpoints[head.path], $0.classifier) }
-        guard let endpoint = found else { return respond(.error(404, "no endpoint at this path")) }
+        let endpoint: Endpoint, classifier: EventClassifier
+        switch route(head) {
+        case .accepted(let e, let c): (endpoint, classifier) = (e, c)
+        case .refused(let refusal):
+            // A 405 reached an endpoint and counts as received, as before; a 404 did not.
+            if refusal.status == 405 { counters.received.add(1, ordering: .relaxed) }
+            return respond(refusal)
+        }
         counters.received.add(1, ordering: .relaxed)
-        guard head.method == "POST" else { return respond(.error(405, "only POST is accepted here", headers: Self.allow)) }
         if !head.extraTransferCodings.isEmpty {
             return respond(.error(415, "transfer codings other than chunked are not supported"))
         }

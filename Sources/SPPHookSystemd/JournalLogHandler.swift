@@ -2,6 +2,7 @@
 internal import CSystemd
 import Glibc
 public import Logging
+import SPPHookServer
 
 /// Writes structured journal entries with `sd_journal_sendv`: MESSAGE, PRIORITY,
 /// SYSLOG_IDENTIFIER, and each metadata item as its own field (SPP_EVENT, SPP_SEQ, …),
@@ -26,9 +27,7 @@ public struct JournalLogHandler: LogHandler {
             "PRIORITY=\(Self.priority(event.level))",
             "SYSLOG_IDENTIFIER=\(identifier)",
         ]
-        var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        if let error = event.error { merged["error"] = "\(error)" }
+        let merged = event.merged(with: metadata)
         for (key, value) in merged {
             fields.append("\(Self.fieldName(key))=\(value)")
         }
