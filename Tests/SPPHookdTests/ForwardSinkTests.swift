@@ -88,8 +88,10 @@ struct ForwardSinkTests {
         let client = try RawHTTPClient(port: daemon.port)
         client.send(RawHTTPClient.post("/spp/main", sppBody()))
         #expect(client.readResponse()?.status == 200)
+        // The receiver records a request before answering it; the cursor moves after the answer.
         try waitFor(20) {
             receiver.requests(to: "/ok").count == 2 && FileManager.default.fileExists(atPath: dir.file("data/dead-letters/untrusted.jsonl"))
+                && dir.read("data/cursors/trusted.json").contains("\"seq\":1,") && dir.read("data/cursors/byname.json").contains("\"seq\":1,")
         }
         #expect(dir.read("data/cursors/trusted.json").contains("\"seq\":1,"))
         #expect(dir.read("data/cursors/byname.json").contains("\"seq\":1,"))
@@ -141,8 +143,6 @@ struct ForwardSinkTests {
     }
 
     static func deadLetters(_ dir: TemporaryDirectory, _ sink: String) -> [[String: Any]] {
-        dir.read("data/dead-letters/\(sink).jsonl").split(separator: "\n").compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }
+        dir.jsonLines("data/dead-letters/\(sink).jsonl")
     }
 }

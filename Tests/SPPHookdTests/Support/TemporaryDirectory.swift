@@ -21,7 +21,12 @@ final class TemporaryDirectory {
 
     /// Every line of `dataDir/events.jsonl` decoded as JSON objects.
     func events(dataDir: String = "data") -> [[String: Any]] {
-        read("\(dataDir)/events.jsonl").split(separator: "\n").compactMap {
+        jsonLines("\(dataDir)/events.jsonl")
+    }
+
+    /// The JSON object lines of a JSON Lines file in this directory.
+    func jsonLines(_ name: String) -> [[String: Any]] {
+        read(name).split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
     }
