@@ -32,9 +32,12 @@ run: deps
 	$(SWIFT) run spp-hookd serve --config config.example.json
 
 # The whole test suite (unit, end-to-end against the real binary, crash safety).
-# Tests also use openssl (a test CA), systemd's tools and python3 (a webhook receiver).
+# Tests also use openssl (a test CA), systemd's tools, python3 (a webhook receiver, a fake
+# SPP API) and prometheus_client (the reference parser for /metrics; from PyPI, else Debian).
 test: deps
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(TEST_PACKAGES)"
+	@python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus_client 2>/dev/null \
+		|| $(MAKE) --no-print-directory install-packages PACKAGES=python3-prometheus-client
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 

@@ -13,12 +13,15 @@ public protocol AppendFile: AnyObject, Sendable {
     /// fdatasync.
     func sync() throws(IOError)
     func truncate(to size: Int64) throws(IOError)
+    /// The open descriptor (rotation links it under a segment name; readers reopen it).
+    var descriptor: Int32 { get }
 }
 
 /// An `O_APPEND` file descriptor.
 public final class POSIXAppendFile: AppendFile {
     public let path: String
     private let fd: Int32
+    public var descriptor: Int32 { fd }
 
     /// Opens (creating with mode 0600) `path` for appending.
     /// - Returns: the file and whether it was just created.

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 import Dispatch
+import Glibc
 public import Logging
 public import SPPHookCore
 import Synchronization
@@ -15,6 +16,13 @@ public final class Daemon: Sendable {
     private let running: Mutex<DaemonConfig>
     public let log: EventLog
     public let server: HTTPServer
+    /// The admin listener (`/healthz`, `/metrics`), when configured.
+    public let adminServer: HTTPServer?
+    public let adminAddress: String?
+    public let metrics: DaemonMetrics
+    public let startedAt: Timestamp
+    private let clock: any WallClock
+    private let stopping = Atomic(false)
     public let handler: WebhookHandler
     public let fanout: Fanout
     /// Where the listeners are (`127.0.0.1:8080`, `unix:/run/spp.sock`); the real port when
@@ -36,7 +44,8 @@ public final class Daemon: Sendable {
         let endpoints = try resolveEndpoints(config, secrets: secrets, logger: logger)
         let log: EventLog
         do {
-            log = try EventLog(directory: config.dataDir, dedupWindowSeconds: config.dedupWindowSeconds, clock: clock, logger: logger)
+            log = try EventLog(directory: config.dataDir, dedupWindowSeconds: config.dedupWindowSeconds, settings: config.log,
+                clock: clock, logger: logger)
         } catch {
             throw StartError(description: "cannot open the event log in \(config.dataDir): \(error)")
         }
@@ -44,14 +53,25 @@ public final class Daemon: Sendable {
         logger.info("event log open", metadata: [
             "path": "\(log.path)", "events": "\(r.lines)", "lastSeq": "\(r.lastSeq)", "dedupEntries": "\(r.dedupEntries)",
         ])
+        let metrics = DaemonMetrics()
         let fanout: Fanout
         do {
             fanout = try Fanout(sinks: config.sinks, api: config.api, log: log, dataDir: config.dataDir,
-                environment: secrets.environment, clock: clock, logger: logger)
+                environment: secrets.environment, clock: clock, metrics: metrics, logger: logger)
         } catch {
             throw StartError(description: "\(error)")
         }
+        log.setRetentionFloor { fanout.oldestCursorOffset }
+        log.applyRetention()
         fanout.start()
+        var adminFD: Int32?
+        if let admin = config.admin {
+            do {
+                adminFD = try Socket.listen(on: admin.listen)
+            } catch {
+                throw StartError(description: "admin.listen: cannot listen on \(admin.listen): \(error)")
+            }
+        }
         var fds = listenFDs
         if fds.isEmpty {
             do {
@@ -61,17 +81,30 @@ public final class Daemon: Sendable {
             }
         }
         let addresses = fds.map { Socket.describe($0) }
-        let handler = WebhookHandler(endpoints: endpoints, classifier: config.classifier, log: log, clock: clock, logger: logger)
+        let handler = WebhookHandler(endpoints: endpoints, classifier: config.classifier, log: log,
+            counters: Counters(metrics: metrics), clock: clock, logger: logger)
         let server = HTTPServer(listenFDs: fds, handler: handler, settings: HTTPServer.Settings(config.limits), logger: logger)
         server.start()
-        return Daemon(config: config, log: log, server: server, handler: handler, fanout: fanout, addresses: addresses,
-            socketActivated: !listenFDs.isEmpty, logger: logger)
+        let adminServer = adminFD.map { fd in
+            HTTPServer(listenFDs: [fd], handler: Self.adminHandler(server: server, log: log, fanout: fanout, metrics: metrics,
+                dataDir: config.dataDir), settings: adminSettings, logger: logger)
+        }
+        let daemon = Daemon(config: config, log: log, server: server, handler: handler, fanout: fanout, addresses: addresses,
+            socketActivated: !listenFDs.isEmpty, admin: adminServer, metrics: metrics, clock: clock, logger: logger)
+        daemon.adminServer?.start()
+        daemon.startHousekeeping()
+        return daemon
     }
 
     private init(
         config: DaemonConfig, log: EventLog, server: HTTPServer, handler: WebhookHandler, fanout: Fanout, addresses: [String],
-        socketActivated: Bool, logger: Logger
+        socketActivated: Bool, admin: HTTPServer?, metrics: DaemonMetrics, clock: any WallClock, logger: Logger
     ) {
+        self.metrics = metrics
+        self.clock = clock
+        self.startedAt = clock.now()
+        self.adminServer = admin
+        self.adminAddress = admin.map { Socket.describe($0.listenFDs[0]) }
         self.fanout = fanout
         self.running = Mutex(config)
         self.log = log
@@ -97,6 +130,9 @@ public final class Daemon: Sendable {
         if new.sinks != old.sinks || new.api != old.api {
             throw StartError(description: "sinks: changing them (or api) needs a restart")
         }
+        if new.log != old.log || new.admin != old.admin {
+            throw StartError(description: "log, admin: changing them needs a restart")
+        }
         if new.dedupWindowSeconds != old.dedupWindowSeconds {
             throw StartError(description: "dedupWindowSeconds: changing it needs a restart (running: \(old.dedupWindowSeconds))")
         }
@@ -106,9 +142,40 @@ public final class Daemon: Sendable {
         running.withLock { $0 = new }
     }
 
+    /// Small, strict limits for the admin listener: GET requests from monitoring.
+    private static var adminSettings: HTTPServer.Settings {
+        var limits = DaemonConfig.Limits()
+        limits.maxBodyBytes = 1024
+        limits.maxConnections = 64
+        return HTTPServer.Settings(limits)
+    }
+
+    private static func adminHandler(
+        server: HTTPServer, log: EventLog, fanout: Fanout, metrics: DaemonMetrics, dataDir: String
+    ) -> AdminHandler {
+        AdminHandler(
+            health: {
+                if let problem = log.problem { return problem }
+                if access(dataDir, W_OK) != 0 { return "data directory \(dataDir) is not writable" }
+                if !isAlive(server: server, log: log, timeout: 2) { return "intake loops or the log writer did not answer within 2 s" }
+                return nil
+            },
+            metrics: {
+                let lastSeq = log.lastSeq
+                metrics.setGauges(
+                    openConnections: server.openConnections, logBytes: log.directory.totalBytes(), lastSeq: lastSeq,
+                    sinkLag: fanout.runners.map { r in (r.config.name, lastSeq &- min(lastSeq, r.status.cursorSeq)) })
+                return metrics.exposition()
+            })
+    }
+
     /// True when the intake loops and the event log writer each ran a probe within `timeout`
     /// seconds: the condition for a watchdog ping.
     public func isAlive(timeout: Double) -> Bool {
+        Self.isAlive(server: server, log: log, timeout: timeout)
+    }
+
+    private static func isAlive(server: HTTPServer, log: EventLog, timeout: Double) -> Bool {
         let group = DispatchGroup()
         group.enter()
         group.enter()
@@ -123,9 +190,64 @@ public final class Daemon: Sendable {
         // One budget for the whole stop (kept below systemd's TimeoutStopSec): requests in
         // flight first, then deliveries in flight.
         let deadline = monotonicSeconds() + timeout
+        stopping.store(true, ordering: .relaxed)
+        adminServer?.shutdown(timeout: 0.1)
         server.shutdown(timeout: timeout * 0.6)
         log.drain()
         fanout.stop(timeout: max(0.5, deadline - monotonicSeconds()))
+    }
+
+    /// What `status` shows: counts per endpoint, state per sink.
+    public func snapshot() -> StatusSnapshot {
+        let perEndpoint = counters.perEndpoint
+        let endpoints = config.endpoints.map { e in
+            var x = StatusSnapshot.Endpoint(name: e.name)
+            if let c = perEndpoint[e.name] {
+                (x.received, x.stored, x.duplicates, x.rejected, x.failed) = (c.received, c.stored, c.duplicates, c.rejected, c.failed)
+                x.lastStoredAt = c.lastStoredAt
+            }
+            return x
+        }
+        let sinks = fanout.runners.map { r in
+            let st = r.status
+            var x = StatusSnapshot.Sink(name: r.config.name)
+            (x.cursorSeq, x.delivered, x.retried, x.deadLettered) = (st.cursorSeq, st.delivered, st.retried, st.deadLettered)
+            (x.retrying, x.failing, x.nextRetryInSeconds) = (st.retrying, st.failing, st.nextRetryInSeconds)
+            (x.lastSuccessAt, x.lastErrorAt, x.lastError) = (st.lastSuccessAt, st.lastErrorAt, st.lastError)
+            return x
+        }
+        return StatusSnapshot(pid: getpid(), startedAt: startedAt, updatedAt: clock.now(), listen: addresses, admin: adminAddress,
+            lastSeq: log.lastSeq, endpoints: endpoints, sinks: sinks)
+    }
+
+    public static func statusPath(dataDir: String) -> String { dataDir + "/status.json" }
+
+    /// Rewrites `status.json` when something changed (and at least once a minute), and
+    /// applies log retention once a minute.
+    private func startHousekeeping() {
+        POSIXThread.detach { [self] in
+            var last: StatusSnapshot?
+            var lastWrite = 0.0, lastRetention = monotonicSeconds()
+            let path = Self.statusPath(dataDir: config.dataDir)
+            while !stopping.load(ordering: .relaxed) {
+                var now = snapshot()
+                let changed = last.map { var l = $0; l.updatedAt = now.updatedAt; return l != now } ?? true
+                if changed || monotonicSeconds() - lastWrite >= 60 {
+                    now.updatedAt = clock.now()
+                    let bytes = Array(JSONWriter.pretty(now.json).utf8) + [0x0A]
+                    let tmp = path + ".tmp"
+                    if (try? writeFile(tmp, bytes)) != nil, rename(tmp, path) == 0 {
+                        last = now
+                        lastWrite = monotonicSeconds()
+                    }
+                }
+                if monotonicSeconds() - lastRetention >= 60 {
+                    log.applyRetention()
+                    lastRetention = monotonicSeconds()
+                }
+                usleep(1_000_000)
+            }
+        }
     }
 
     /// One line for `STATUS=`.

@@ -4,57 +4,49 @@ import Logging
 import SPPHookCore
 
 extension EventLog {
-    /// Scans the whole log: finds the last sequence number, rebuilds the dedup index, and
+    /// Scans the whole active segment (and recent rotated ones): finds the last sequence number, rebuilds the dedup index, and
     /// cuts off everything from the first line that is not a complete record (a torn write
     /// from a crash). The bytes cut off are kept in `events.jsonl.torn-<ms>` beside the log:
     /// they were never acknowledged, but nothing is destroyed silently.
     static func recover(
-        file: any AppendFile, path: String, dedup: inout DedupIndex, now: Timestamp, logger: Logger
+        file: any AppendFile, path: String, rotated: [LogDirectory.Segment], dedup: inout DedupIndex, now: Timestamp,
+        logger: Logger
     ) throws(IOError) -> Recovery {
         var r = Recovery()
+        let cutoff = now.millisecondsSinceEpoch - dedup.windowMs
+        // Rotated segments hold complete lines only. The newest gives the last seq when the
+        // active segment is empty; those written to within the window refill the dedup index.
+        for (i, segment) in rotated.enumerated() where i == rotated.count - 1 || segment.modified * 1000 >= cutoff {
+            do {
+                let (old, _) = try POSIXAppendFile.open(segment.path)
+                try forEachLine(of: old, size: old.size()) { _, _, parsed in
+                    guard let parsed else { return }
+                    r.lastSeq = max(r.lastSeq, parsed.seq)
+                    remember(parsed, in: &dedup, cutoff: cutoff)
+                }
+            } catch {
+                logger.warning("cannot read a rotated event log segment", metadata: ["segment": "\(segment.path)", "error": "\(error)"])
+            }
+        }
         let size = try file.size()
-        var offset: Int64 = 0
-        var carry: [UInt8] = []
-        var carryStart: Int64 = 0  // file offset of carry[0]
         var goodEnd: Int64 = 0
         var damaged = false
-        let cutoff = now.millisecondsSinceEpoch - dedup.windowMs
         // Torn writes can only be near the end: lines there get a full JSON check, the rest
         // the cheap prefix check, so start-up stays fast on a large log.
         let fullCheckFrom = max(0, size - (1 << 20))
-        while offset < size {
-            let chunk = try file.read(at: offset, count: 1 << 20)
-            if chunk.isEmpty { break }
-            offset += Int64(chunk.count)
-            carry.append(contentsOf: chunk)
-            var start = 0
-            while let nl = carry[start...].firstIndex(of: 0x0A) {
-                let line = carry[start..<nl]
-                let lineStart = carryStart + Int64(start)
-                if let parsed = EventLogLine(line), parsed.seq > r.lastSeq,
-                    lineStart < fullCheckFrom || (try? JSONParser.parse(line)) != nil
-                {
-                    if damaged {
-                        r.validLinesAfterDamage += 1
-                    } else {
-                        r.lines += 1
-                        r.lastSeq = parsed.seq
-                        goodEnd = lineStart + Int64(line.count) + 1
-                        if dedup.isEnabled, parsed.receivedAt.millisecondsSinceEpoch >= cutoff,
-                            let key = DedupIndex.Key(id: parsed.id)
-                        {
-                            let category = EventCategory(rawValue: parsed.category) ?? .other
-                            dedup.insert(key, .init(seq: parsed.seq, atMs: parsed.receivedAt.millisecondsSinceEpoch,
-                                category: category, durable: true))
-                        }
-                    }
+        try forEachLine(of: file, size: size) { line, lineStart, parsed in
+            if let parsed, parsed.seq > r.lastSeq, lineStart < fullCheckFrom || (try? JSONParser.parse(line)) != nil {
+                if damaged {
+                    r.validLinesAfterDamage += 1
                 } else {
-                    damaged = true
+                    r.lines += 1
+                    r.lastSeq = parsed.seq
+                    goodEnd = lineStart + Int64(line.count) + 1
+                    remember(parsed, in: &dedup, cutoff: cutoff)
                 }
-                start = nl + 1
+            } else {
+                damaged = true
             }
-            carry.removeSubrange(0..<start)
-            carryStart += Int64(start)
         }
         dedup.expire(now: now.millisecondsSinceEpoch)
         r.dedupEntries = dedup.count
@@ -71,6 +63,36 @@ extension EventLog {
                 metadata: ["bytes": "\(r.tornBytes)", "savedTo": "\(side)", "validLinesAfterDamage": "\(r.validLinesAfterDamage)"])
         }
         return r
+    }
+
+    private static func remember(_ line: EventLogLine, in dedup: inout DedupIndex, cutoff: Int64) {
+        guard dedup.isEnabled, line.receivedAt.millisecondsSinceEpoch >= cutoff, let key = DedupIndex.Key(id: line.id) else { return }
+        let category = EventCategory(rawValue: line.category) ?? .other
+        dedup.insert(key, .init(seq: line.seq, atMs: line.receivedAt.millisecondsSinceEpoch, category: category, durable: true))
+    }
+
+    /// Calls `body` with every newline-terminated line of `file` (without the newline), the
+    /// line's offset, and its record prefix when it has one. Reads 1 MiB at a time.
+    private static func forEachLine(
+        of file: any AppendFile, size: Int64, _ body: (ArraySlice<UInt8>, Int64, EventLogLine?) -> Void
+    ) throws(IOError) {
+        var offset: Int64 = 0
+        var carry: [UInt8] = []
+        var carryStart: Int64 = 0  // file offset of carry[0]
+        while offset < size {
+            let chunk = try file.read(at: offset, count: 1 << 20)
+            if chunk.isEmpty { break }
+            offset += Int64(chunk.count)
+            carry.append(contentsOf: chunk)
+            var start = 0
+            while let nl = carry[start...].firstIndex(of: 0x0A) {
+                let line = carry[start..<nl]
+                body(line, carryStart + Int64(start), EventLogLine(line))
+                start = nl + 1
+            }
+            carry.removeSubrange(0..<start)
+            carryStart += Int64(start)
+        }
     }
 
     private static func saveSideFile(_ path: String, _ bytes: [UInt8]) throws(IOError) {

@@ -5,7 +5,8 @@ public import Logging
 public import SPPHookCore
 import Synchronization
 
-/// The append-only JSON Lines event log, `<dataDir>/events.jsonl`.
+/// The append-only JSON Lines event log, `<dataDir>/events.jsonl` (the active segment;
+/// see ``LogDirectory`` for rotated segments and logical offsets).
 ///
 /// Invariant: an ``Outcome/stored(seq:)`` is reported only after the event's line was
 /// written and `fdatasync` returned success. Appends from concurrent requests are grouped
@@ -45,52 +46,102 @@ public final class EventLog: Sendable {
         var flushing = false
     }
 
-    private struct Writer: ~Copyable {
-        let file: any AppendFile
+    struct Writer: ~Copyable {
+        var file: any AppendFile
+        /// Logical offset of the active segment's first byte.
+        var base: Int64
+        /// Bytes of the active segment on disk.
         var durableSize: Int64
+        /// Why the last batch failed; nil once one succeeds.
+        var lastFailure: String?
+        /// A failed rotation is tried again only after this (monotonic seconds).
+        var rotateAfter: Double = 0
         /// A failed batch could not be cut off; nothing more is appended until it is.
         var needsRepair = false
     }
 
     public let path: String
+    public let directory: LogDirectory
     public let recovery: Recovery
-    /// Bytes of the log known to be on disk; readers (sinks) never read past it.
-    private let durable: Atomic<Int64>
-    private let subscribers = Mutex<[Signal]>([])
+    let settings: DaemonConfig.LogSettings
+    /// The logical end of the log known to be on disk; readers (sinks) never read past it.
+    let durable: Atomic<Int64>
+    /// The logical offset where the active segment starts. Stored before the new active
+    /// file exists, so a reader that opens the active file and then sees the same base got
+    /// the right file.
+    let base: Atomic<Int64>
+    /// The oldest logical offset a sink still needs (retention keeps it).
+    let floor = Mutex<@Sendable () -> Int64>({ Int64.max })
+    let subscribers = Mutex<[Signal]>([])
     private let state: Mutex<State>
-    private let writer: Mutex<Writer>
+    let writer: Mutex<Writer>
     private let queue = DispatchQueue(label: "spp-hookd.event-log", qos: .userInitiated)
-    private let logger: Logger
+    let logger: Logger
 
     /// Opens `<directory>/events.jsonl`, creating the directory and file as needed,
     /// repairs a torn tail and rebuilds the dedup index from the window's events.
     public convenience init(
-        directory: String, dedupWindowSeconds: Int, clock: any WallClock, logger: Logger
+        directory: String, dedupWindowSeconds: Int, settings: DaemonConfig.LogSettings = .init(), clock: any WallClock,
+        logger: Logger
     ) throws(IOError) {
         try makeDirectories(directory)
-        let path = directory + "/events.jsonl"
+        let path = LogDirectory(directory).activePath
         let (file, created) = try POSIXAppendFile.open(path)
         if created { syncDirectory(directory) }
-        try self.init(file: file, path: path, dedupWindowSeconds: dedupWindowSeconds, clock: clock, logger: logger)
+        try self.init(
+            file: file, path: path, dedupWindowSeconds: dedupWindowSeconds, settings: settings, clock: clock, logger: logger)
     }
 
-    /// Opens the log on an injected file (tests use a failing one).
+    /// Opens the log on an injected file (tests use a failing one); `path` is where it lives.
     public init(
-        file: any AppendFile, path: String, dedupWindowSeconds: Int, clock: any WallClock, logger: Logger
+        file: any AppendFile, path: String, dedupWindowSeconds: Int, settings: DaemonConfig.LogSettings = .init(),
+        clock: any WallClock, logger: Logger
     ) throws(IOError) {
         self.path = path
+        self.directory = LogDirectory(path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ".")
+        self.settings = settings
         self.logger = logger
+        let base = directory.activeBase()
         var dedup = DedupIndex(windowSeconds: dedupWindowSeconds)
-        let recovery = try Self.recover(file: file, path: path, dedup: &dedup, now: clock.now(), logger: logger)
+        let recovery = try Self.recover(file: file, path: path, rotated: directory.rotated(), dedup: &dedup, now: clock.now(),
+            logger: logger)
         self.recovery = recovery
         self.state = Mutex(State(lastSeq: recovery.lastSeq, dedup: dedup))
         let size = try file.size()
-        self.writer = Mutex(Writer(file: file, durableSize: size))
-        self.durable = Atomic(size)
+        self.writer = Mutex(Writer(file: file, base: base, durableSize: size))
+        self.durable = Atomic(base + size)
+        self.base = Atomic(base)
     }
 
-    /// The durable size of the log in bytes.
-    public var durableSize: Int64 { durable.load(ordering: .acquiring) }
+    /// Why the log cannot take events now (the last write or sync failed, or a failed
+    /// batch could not be cut off yet); nil when it is healthy.
+    public var problem: String? {
+        writer.withLock { w in
+            if w.needsRepair { return "event log needs repair: a failed batch could not be cut off" }
+            return w.lastFailure
+        }
+    }
+
+    /// The logical end of the durable log (a position as sink cursors store it).
+    public var durableEnd: Int64 { durable.load(ordering: .acquiring) }
+
+    /// Where the active segment starts in the logical log.
+    public var activeBase: Int64 { base.load(ordering: .acquiring) }
+
+    /// Opens the active segment for reading, with its base: the file the writer appends
+    /// to, even if something renamed it (external logrotate before SIGUSR1).
+    func openActive() throws(IOError) -> (fd: Int32, base: Int64) {
+        try writer.withLock { w throws(IOError) in
+            let proc = "/proc/self/fd/\(w.file.descriptor)"
+            let fd = try sys("open(\(path))") { open(proc, O_RDONLY | O_CLOEXEC) }
+            return (fd, w.base)
+        }
+    }
+
+    /// Tells retention the oldest logical offset still needed (the slowest sink cursor).
+    public func setRetentionFloor(_ floor: @escaping @Sendable () -> Int64) {
+        self.floor.withLock { $0 = floor }
+    }
 
     /// `signal` is notified after every batch that reached the disk.
     public func subscribe(_ signal: Signal) {
@@ -165,11 +216,20 @@ public final class EventLog: Sendable {
                 bytes.append(contentsOf: EventRecord.head(seq: seq))
                 bytes.append(contentsOf: tail)
             }
-            let (failure, size) = writer.withLock { w in (Self.write(bytes, to: &w, logger: logger), w.durableSize) }
+            let (failure, end, rotated) = writer.withLock { w in
+                let failure = Self.write(bytes, to: &w, logger: logger)
+                let end = w.base + w.durableSize
+                var rotated = false
+                if failure == nil, let max = settings.maxBytes, w.durableSize >= max, monotonicSeconds() >= w.rotateAfter {
+                    rotated = rotate(&w, externallyMoved: false)
+                }
+                return (failure, end, rotated)
+            }
             if failure == nil {
-                durable.store(size, ordering: .releasing)
+                durable.store(end, ordering: .releasing)
                 for s in subscribers.withLock({ $0 }) { s.notify() }
             }
+            if rotated { applyRetention() }
             var outcomes: [(Completion, Outcome)] = []
             state.withLock { s in
                 for item in items {
@@ -209,6 +269,7 @@ public final class EventLog: Sendable {
             try w.file.append(bytes)
             try w.file.sync()
             w.durableSize += Int64(bytes.count)
+            w.lastFailure = nil
             return nil
         } catch {
             logger.error("event log write failed; answering 503", metadata: ["error": "\(error)"])
@@ -219,7 +280,8 @@ public final class EventLog: Sendable {
                 w.needsRepair = true
                 logger.critical("could not cut a failed batch off the event log", metadata: ["error": "\(error)"])
             }
-            return "event log unavailable: \(error)"
+            w.lastFailure = "event log unavailable: \(error)"
+            return w.lastFailure
         }
     }
 }

@@ -27,3 +27,10 @@ func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(IOError) {
 public func fileExists(_ path: String) -> Bool {
     access(path, F_OK) == 0
 }
+
+/// Creates or replaces `path` with `bytes` (mode 0600), without syncing.
+public func writeFile(_ path: String, _ bytes: [UInt8]) throws(IOError) {
+    let fd = try sys("open(\(path))") { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) }
+    defer { close(fd) }
+    try writeAll(fd, bytes, path: path)
+}

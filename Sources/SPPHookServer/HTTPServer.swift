@@ -31,6 +31,7 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private let listeners: [(fd: Int32, source: any DispatchSourceRead)]
+    public var listenFDs: [Int32] { listeners.map(\.fd) }
     private let acceptQueue = DispatchQueue(label: "spp-hookd.accept")
     private let connectionQueue = DispatchQueue(label: "spp-hookd.connections", qos: .userInitiated, attributes: .concurrent)
     private let handler: any HTTPRequestHandler

@@ -25,12 +25,16 @@ public final class WebhookHandler: HTTPRequestHandler {
     }
 
     private let routing: Mutex<Routing>
-    public let counters = Counters()
+    public let counters: Counters
     private let log: EventLog
     private let clock: any WallClock
     private let logger: Logger
 
-    public init(endpoints: [Endpoint], classifier: EventClassifier, log: EventLog, clock: any WallClock, logger: Logger) {
+    public init(
+        endpoints: [Endpoint], classifier: EventClassifier, log: EventLog, counters: Counters = Counters(), clock: any WallClock,
+        logger: Logger
+    ) {
+        self.counters = counters
         self.routing = Mutex(Routing(endpoints: Self.byPath(endpoints), classifier: classifier))
         self.log = log
         self.clock = clock
@@ -67,66 +71,78 @@ public final class WebhookHandler: HTTPRequestHandler {
         return .accepted(endpoint, classifier)
     }
 
-    public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+    public func handle(_ request: HTTPRequest, respond answer: @escaping @Sendable (HTTPResponse) -> Void) {
         let head = request.head
         let endpoint: Endpoint, classifier: EventClassifier
         switch route(head) {
         case .accepted(let e, let c): (endpoint, classifier) = (e, c)
         case .refused(let refusal):
-            // A 405 reached an endpoint and counts as received, as before; a 404 did not.
-            if refusal.status == 405 { counters.received.add(1, ordering: .relaxed) }
-            return respond(refusal)
+            // A 405 reached an endpoint: received, and rejected; a 404 did not.
+            if refusal.status == 405, let name = routing.withLock({ $0.endpoints[head.path]?.name }) {
+                counters.record(.received, endpoint: name)
+                counters.record(.rejected(reason: "method"), endpoint: name)
+            }
+            return answer(refusal)
         }
-        counters.received.add(1, ordering: .relaxed)
+        let counters = self.counters
+        let started = monotonicSeconds()
+        let respond: @Sendable (HTTPResponse) -> Void = { response in
+            counters.metrics.requestDuration(nanoseconds: Int64((monotonicSeconds() - started) * 1e9))
+            answer(response)
+        }
+        let name = endpoint.name
+        counters.record(.received, endpoint: name)
         if !head.extraTransferCodings.isEmpty {
+            counters.record(.rejected(reason: "encoding"), endpoint: name)
             return respond(.error(415, "transfer codings other than chunked are not supported"))
         }
         if let encoding = head.headers["content-encoding"], encoding.lowercased() != "identity" {
+            counters.record(.rejected(reason: "encoding"), endpoint: name)
             return respond(.error(415, "Content-Encoding is not supported"))
         }
         let object: JSONObject
         do {
             object = try WebhookEnvelope.parseBody(request.body, contentType: head.headers["content-type"])
         } catch {
-            counters.rejected.add(1, ordering: .relaxed)
-            logger.debug("rejected: malformed body", metadata: ["endpoint": "\(endpoint.name)", "reason": "\(error)"])
+            counters.record(.rejected(reason: "body"), endpoint: name)
+            logger.debug("rejected: malformed body", metadata: ["endpoint": "\(name)", "reason": "\(error)"])
             return respond(.error(400, "\(error)"))
         }
         // Authenticate before looking at anything else in the body.
         guard let token = WebhookEnvelope.presentedToken(in: object), endpoint.tokens.accepts(token) else {
-            counters.rejected.add(1, ordering: .relaxed)
-            logger.notice("rejected: missing or wrong token", metadata: ["endpoint": "\(endpoint.name)"])
+            counters.record(.rejected(reason: "token"), endpoint: name)
+            logger.notice("rejected: missing or wrong token", metadata: ["endpoint": "\(name)"])
             return respond(.error(401, "missing or invalid token"))
         }
         let envelope: WebhookEnvelope
         do {
             envelope = try WebhookEnvelope(validating: object)
         } catch {
-            counters.rejected.add(1, ordering: .relaxed)
-            logger.notice("rejected: bad envelope", metadata: ["endpoint": "\(endpoint.name)", "reason": "\(error)"])
+            counters.record(.rejected(reason: "envelope"), endpoint: name)
+            logger.notice("rejected: bad envelope", metadata: ["endpoint": "\(name)", "reason": "\(error)"])
             return respond(.error(400, "\(error)"))
         }
         let category = classifier.classify(envelope.event)
+        counters.record(.accepted(category: category, event: envelope.event), endpoint: name)
         let canonical = JSONWriter.bytes(.object(envelope.payload))
-        let id = SHA256.hex(SHA256.hash(Array(endpoint.name.utf8) + [0x0A] + canonical).prefix(16))
+        let id = SHA256.hex(SHA256.hash(Array(name.utf8) + [0x0A] + canonical).prefix(16))
         let receivedAt = clock.now()
         let tail = EventRecord.tail(
-            id: id, receivedAt: receivedAt, endpoint: endpoint.name, category: category, event: envelope.event,
+            id: id, receivedAt: receivedAt, endpoint: name, category: category, event: envelope.event,
             created: envelope.created, payloadJSON: canonical)
         let logger = self.logger
-        let counters = self.counters
         let event = envelope.event
         log.append(id: id, category: category, receivedAt: receivedAt, tail: tail) { outcome in
             switch outcome {
             case .stored(let seq):
-                counters.stored.add(1, ordering: .relaxed)
+                counters.record(.stored(at: receivedAt), endpoint: name)
                 logger.debug("stored", metadata: ["seq": "\(seq)", "event": "\(event)", "category": "\(category.rawValue)"])
                 respond(.json(200, .object(JSONObject([
                     .init(key: "ok", value: .bool(true)), .init(key: "seq", value: .number(String(seq))),
                     .init(key: "category", value: .string(category.rawValue)),
                 ]))))
             case .duplicate(let seq, let originalCategory):
-                counters.duplicates.add(1, ordering: .relaxed)
+                counters.record(.duplicate, endpoint: name)
                 logger.debug("duplicate", metadata: ["seq": "\(seq)", "event": "\(event)"])
                 respond(.json(200, .object(JSONObject([
                     .init(key: "ok", value: .bool(true)), .init(key: "duplicate", value: .bool(true)),
@@ -134,7 +150,7 @@ public final class WebhookHandler: HTTPRequestHandler {
                     .init(key: "category", value: .string(originalCategory.rawValue)),
                 ]))))
             case .unavailable(let why):
-                counters.failed.add(1, ordering: .relaxed)
+                counters.record(.failed, endpoint: name)
                 logger.warning("not stored: event log unavailable", metadata: ["event": "\(event)", "error": "\(why)"])
                 respond(.error(503, "event log unavailable; not stored", headers: [("Retry-After", "5")]))
             }

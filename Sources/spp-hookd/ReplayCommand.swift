@@ -89,7 +89,7 @@ func replay(_ config: DaemonConfig, _ sink: SinkConfig, selection: Replay.Select
         if deadLetters {
             (events, taken) = try engine.takeDeadLetters()
         } else {
-            events = try Replay.select(logPath: config.dataDir + "/events.jsonl", config: sink, selection: selection)
+            events = try Replay.select(dataDir: config.dataDir, config: sink, selection: selection)
         }
     } catch {
         printError("spp-hookd: \(error)")

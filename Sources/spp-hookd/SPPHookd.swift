@@ -7,6 +7,9 @@ struct SPPHookd: ParsableCommand {
         commandName: "spp-hookd",
         abstract: "Receives Service Provider Pro webhooks into a durable event log.",
         version: "0.1.0",
-        subcommands: [Serve.self, CheckConfig.self, ReplayCommand.self, DeadLettersCommand.self, APICommand.self, OrderMessagesCommand.self]
+        subcommands: [
+            Serve.self, CheckConfig.self, TailCommand.self, StatusCommand.self, SendTestCommand.self, ReplayCommand.self,
+            DeadLettersCommand.self, APICommand.self, OrderMessagesCommand.self,
+        ]
     )
 }

@@ -18,8 +18,9 @@ struct Serve: ParsableCommand {
             Without --config, uses config.example.json from the working directory when present, \
             else the same file embedded in the binary (loopback only). Under systemd: sockets \
             passed by socket activation are used instead of "listen"; READY=1 is sent once the \
-            listener accepts and the log is open; SIGHUP reloads the configuration; SIGTERM \
-            finishes in-flight requests and exits 0.
+            listener accepts and the log is open; SIGHUP reloads the configuration; SIGUSR1 \
+            reopens events.jsonl after an external logrotate moved it; SIGTERM finishes \
+            in-flight requests and exits 0.
             """
     )
 
@@ -57,7 +58,7 @@ struct Serve: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         // Signal handling exists before the listener does, so a SIGTERM that arrives right
         // after start-up is never lost.
-        let signals = StopSignals.install([SIGTERM, SIGINT, SIGHUP])
+        let signals = StopSignals.install([SIGTERM, SIGINT, SIGHUP, SIGUSR1])
         let notifier = SystemdNotifier()
         let daemon: Daemon
         do {
@@ -71,7 +72,7 @@ struct Serve: ParsableCommand {
         logger.notice("listening on \(daemon.addresses.joined(separator: ", "))", metadata: [
             "config": "\(loaded.source)",
             "endpoints": "\(loaded.config.endpoints.map(\.path).joined(separator: ","))",
-            "socketActivated": "\(daemon.socketActivated)",
+            "socketActivated": "\(daemon.socketActivated)", "admin": "\(daemon.adminAddress ?? "off")",
         ])
         let reporter = StatusReporter(daemon: daemon, notifier: notifier, logger: logger)
         notifier.notify("READY=1\nSTATUS=\(daemon.statusLine)")
@@ -84,6 +85,11 @@ struct Serve: ParsableCommand {
                 let sig = signals.wait()
                 if sig == SIGHUP {
                     Self.reload(daemon, configPath: configPath, notifier: notifier, logger: logger)
+                    continue
+                }
+                if sig == SIGUSR1 {
+                    logger.notice("SIGUSR1: reopening the event log")
+                    daemon.log.reopen()
                     continue
                 }
                 logger.notice("stopping: finishing in-flight requests", metadata: ["signal": "\(sig)"])

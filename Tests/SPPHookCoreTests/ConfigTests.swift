@@ -18,6 +18,17 @@ struct ConfigTests {
         #expect(config.dedupWindowSeconds == 86400)
     }
 
+    @Test func logRotationAndAdminListener() throws {
+        let none = try ConfigDecoder.decode(Array(Self.minimal.utf8))
+        #expect(none.log == DaemonConfig.LogSettings() && none.admin == nil, "no rotation, no admin listener unless asked")
+        let set = try ConfigDecoder.decode(Array(#"""
+            {"endpoints":[{"name":"main","path":"/spp/main","tokens":["env:T"]}],
+             "log":{"maxBytes":67108864,"keepFiles":10,"keepDays":30},"admin":{}}
+            """#.utf8))
+        #expect(set.log == DaemonConfig.LogSettings(maxBytes: 67_108_864, keepFiles: 10, keepDays: 30))
+        #expect(set.admin?.listen.description == "127.0.0.1:9101", "loopback by default")
+    }
+
     @Test func defaults() throws {
         let config = try ConfigDecoder.decode(Array(Self.minimal.utf8))
         #expect(config.listen.description == "127.0.0.1:8080")
@@ -55,6 +66,13 @@ struct ConfigTests {
         (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"sinks":[{"type":"file","name":"x","path":"/x","retry":{"maxAttempts":0}}]}"#, "sinks[0].retry.maxAttempts", "between"),
         (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"sinks":[{"type":"shell","name":"x","command":["/bin/true"],"concurrency":100}]}"#, "sinks[0].concurrency", "between"),
         (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"sinks":[{"type":"file","name":"x","path":"/x"},{"type":"file","name":"x","path":"/y"}]}"#, "sinks[1].name", "duplicate"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"log":{"maxBytes":10}}"#, "log.maxBytes", "between 4096"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"log":{"keepFiles":-1}}"#, "log.keepFiles", "between"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"log":{"keepDays":"7"}}"#, "log.keepDays", "number"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"log":{"maxSize":1}}"#, "log.maxSize", "unknown key"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"admin":true}"#, "admin", "must be an object"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"admin":{"listen":"9101"}}"#, "admin.listen", "host:port"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"admin":{"port":9101}}"#, "admin.port", "unknown key"),
     ])
     func rejectsNamingTheKey(_ json: String, _ path: String, _ fragment: String) {
         do {

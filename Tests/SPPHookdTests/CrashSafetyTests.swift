@@ -6,9 +6,11 @@ import Testing
 /// Every acknowledged event survives `kill -9` under concurrent load.
 @Suite("Crash safety")
 struct CrashSafetyTests {
-    @Test func everyAcknowledgedSeqIsInTheLogAfterKill9() throws {
+    /// Without rotation, and with a small `log.maxBytes` so the kill may land mid-rotation.
+    @Test(arguments: ["", #""log": {"maxBytes": 65536}"#])
+    func everyAcknowledgedSeqIsInTheLogAfterKill9(logSettings: String) throws {
         let dir = TemporaryDirectory()
-        let daemon = try DaemonProcess(dir: dir)
+        let daemon = try DaemonProcess(dir: dir, extra: logSettings)
         let load = LoadGenerator(port: daemon.port, clients: 16)
         // Let load build up, then kill without warning while requests are in flight.
         let deadline = Date().addingTimeInterval(10)
@@ -19,7 +21,7 @@ struct CrashSafetyTests {
         #expect(acknowledged.count >= 500, "load did not build up")
 
         // Restart on the same data: recovery repairs any torn tail; seq continues.
-        let restarted = try DaemonProcess(dir: dir)
+        let restarted = try DaemonProcess(dir: dir, extra: logSettings)
         let client = try RawHTTPClient(port: restarted.port)
         client.send(RawHTTPClient.post("/spp/main", sppBody(id: "after-restart", note: "after-restart")))
         let after = try #require(client.readResponse())

@@ -159,9 +159,31 @@ struct EventLogTests {
             Issue.record("an unsynced write was acknowledged")
             return
         }
+        // /healthz reports it until a write succeeds again.
+        #expect(log.problem != nil)
         // A redelivery of the failed event is not mistaken for a duplicate.
         file.faults.withLock { $0.failSync = false }
         #expect(Self.append(log, clock, id: Self.id(1)) == .stored(seq: 2))
+        #expect(log.problem == nil)
         #expect(dir.events().map { $0["seq"] as! Int } == [2])
+    }
+
+    @Test func healthzAnswers503WithTheReason() throws {
+        let problem = Mutex<String?>("event log unavailable: fdatasync: EIO")
+        let handler = AdminHandler(health: { problem.withLock { $0 } }, metrics: { Array("x 1\n".utf8) })
+        func get(_ path: String, method: String = "GET") -> HTTPResponse {
+            let head = HTTPRequestHead(method: method, target: path, versionMinor: 1, headers: HTTPHeaders(), framing: .none)
+            let answer = Mutex<HTTPResponse?>(nil)
+            handler.handle(HTTPRequest(head: head, body: [])) { r in answer.withLock { $0 = r } }
+            return answer.withLock { $0! }
+        }
+        let sick = get("/healthz")
+        #expect(sick.status == 503)
+        #expect(String(decoding: sick.body, as: UTF8.self).hasPrefix(#"{"ok":false,"reason":"event log unavailable: fdatasync: EIO"}"#))
+        problem.withLock { $0 = nil }
+        #expect(get("/healthz").status == 200)
+        #expect(get("/metrics").body == Array("x 1\n".utf8))
+        #expect(get("/metrics", method: "DELETE").status == 405)
+        #expect(get("/").status == 404)
     }
 }

@@ -13,7 +13,8 @@ public enum ConfigDecoder {
             throw ConfigError("", "not valid JSON: \(error.reason.rawValue) at line \(line), column \(column)")
         }
         guard case .object(let o) = root else { throw ConfigError("", "the top level must be a JSON object") }
-        try allowKeys(o, ["listen", "dataDir", "endpoints", "classify", "limits", "dedupWindowSeconds", "sinks", "api"], at: "")
+        try allowKeys(o, ["listen", "dataDir", "endpoints", "classify", "limits", "dedupWindowSeconds", "sinks", "api",
+            "log", "admin"], at: "")
 
         let listenText = try string(o["listen"], "listen", default: "127.0.0.1:8080")
         guard let listen = DaemonConfig.ListenAddress(parsing: listenText) else {
@@ -36,6 +37,8 @@ public enum ConfigDecoder {
             listen: listen, dataDir: dataDir, endpoints: endpoints, classify: classify, limits: limits,
             dedupWindowSeconds: dedup, sinks: sinks)
         config.api = api
+        config.log = try decodeLogSettings(o["log"])
+        config.admin = try decodeAdmin(o["admin"])
         return config
     }
 
@@ -112,6 +115,30 @@ public enum ConfigDecoder {
         limits.bodyTimeoutSeconds = try int(o["bodyTimeoutSeconds"], "limits.bodyTimeoutSeconds", default: limits.bodyTimeoutSeconds, range: 1...3600)
         limits.idleTimeoutSeconds = try int(o["idleTimeoutSeconds"], "limits.idleTimeoutSeconds", default: limits.idleTimeoutSeconds, range: 1...86400)
         return limits
+    }
+
+    static func decodeLogSettings(_ value: JSONValue?) throws(ConfigError) -> DaemonConfig.LogSettings {
+        var settings = DaemonConfig.LogSettings()
+        guard let value else { return settings }
+        guard case .object(let o) = value else { throw ConfigError("log", "must be an object") }
+        try allowKeys(o, ["maxBytes", "keepFiles", "keepDays"], at: "log")
+        if o["maxBytes"] != nil {
+            settings.maxBytes = Int64(try int(o["maxBytes"], "log.maxBytes", default: 0, range: 4096...(1 << 50)))
+        }
+        if o["keepFiles"] != nil { settings.keepFiles = try int(o["keepFiles"], "log.keepFiles", default: 0, range: 0...1_000_000) }
+        if o["keepDays"] != nil { settings.keepDays = try int(o["keepDays"], "log.keepDays", default: 0, range: 0...36_500) }
+        return settings
+    }
+
+    static func decodeAdmin(_ value: JSONValue?) throws(ConfigError) -> DaemonConfig.AdminSettings? {
+        guard let value else { return nil }
+        guard case .object(let o) = value else { throw ConfigError("admin", "must be an object, e.g. {\"listen\": \"127.0.0.1:9101\"}") }
+        try allowKeys(o, ["listen"], at: "admin")
+        let text = try string(o["listen"], "admin.listen", default: DaemonConfig.AdminSettings.defaultListen.description)
+        guard let listen = DaemonConfig.ListenAddress(parsing: text) else {
+            throw ConfigError("admin.listen", "expected host:port or [ipv6]:port, got \"\(text)\"")
+        }
+        return DaemonConfig.AdminSettings(listen: listen)
     }
 
     static func allowKeys(_ o: JSONObject, _ allowed: Set<String>, at path: String) throws(ConfigError) {

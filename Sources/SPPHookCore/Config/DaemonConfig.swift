@@ -59,6 +59,29 @@ public struct DaemonConfig: Sendable, Equatable {
         }
     }
 
+    /// Size-based rotation of the event log and retention of rotated segments. Retention
+    /// never deletes a segment a sink cursor still needs.
+    public struct LogSettings: Sendable, Equatable {
+        /// Rotate `events.jsonl` once it reaches this size; nil: never.
+        public var maxBytes: Int64?
+        /// Keep at most this many rotated segments; nil: no limit.
+        public var keepFiles: Int?
+        /// Delete rotated segments older than this; nil: no limit.
+        public var keepDays: Int?
+
+        public init(maxBytes: Int64? = nil, keepFiles: Int? = nil, keepDays: Int? = nil) {
+            self.maxBytes = maxBytes
+            self.keepFiles = keepFiles
+            self.keepDays = keepDays
+        }
+    }
+
+    /// The admin listener: `/healthz` and `/metrics`. Off when the config has no `admin`.
+    public struct AdminSettings: Sendable, Equatable {
+        public var listen: ListenAddress
+        public static let defaultListen = ListenAddress(host: "127.0.0.1", port: 9101)
+    }
+
     public var listen: ListenAddress
     public var dataDir: String
     public var endpoints: [Endpoint]
@@ -68,6 +91,8 @@ public struct DaemonConfig: Sendable, Equatable {
     public var sinks: [SinkConfig] = []
     /// SPP's REST API, for `api`, `order-messages` and spp-order-message sinks.
     public var api: APIConfig?
+    public var log = LogSettings()
+    public var admin: AdminSettings?
 
     public var classifier: EventClassifier { EventClassifier(overrides: classify) }
 }

@@ -24,6 +24,15 @@ public struct HTTPRequestHead: Sendable, Equatable {
     /// Transfer codings applied before `chunked` (e.g. gzip); the body stays encoded.
     public var extraTransferCodings: [String]
 
+    public init(
+        method: String, target: String, versionMinor: Int = 1, headers: HTTPHeaders = HTTPHeaders(), framing: Framing = .none,
+        keepAlive: Bool = true, expectContinue: Bool = false, upgradeRequested: Bool = false, extraTransferCodings: [String] = []
+    ) {
+        (self.method, self.target, self.versionMinor, self.headers, self.framing) = (method, target, versionMinor, headers, framing)
+        (self.keepAlive, self.expectContinue, self.upgradeRequested) = (keepAlive, expectContinue, upgradeRequested)
+        self.extraTransferCodings = extraTransferCodings
+    }
+
     /// The path of the target without query or fragment; for absolute-form targets, the
     /// path after the authority ("/" when empty).
     public var path: String {

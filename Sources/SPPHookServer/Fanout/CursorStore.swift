@@ -88,3 +88,10 @@ final class CursorStore: @unchecked Sendable {
         return h
     }
 }
+
+extension SinkRunner {
+    /// A sink's saved cursor, for tools (`status`): the last seq dealt with and its end offset.
+    public static func savedCursor(dataDir: String, sink: String) -> (seq: UInt64, offset: Int64)? {
+        CursorStore(dataDir: dataDir, sink: sink).load().map { ($0.seq, $0.offset) }
+    }
+}

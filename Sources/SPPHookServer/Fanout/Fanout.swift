@@ -13,13 +13,14 @@ public final class Fanout: Sendable {
     /// Builds the sinks and their runners (creating cursors for new sinks); does not start them.
     public init(
         sinks: [SinkConfig], api: APIConfig? = nil, log: EventLog, dataDir: String, environment: [String: String],
-        clock: any WallClock, logger: Logger
+        clock: any WallClock, metrics: DaemonMetrics? = nil, logger: Logger
     ) throws(SetupError) {
         var runners: [SinkRunner] = []
         for (i, config) in sinks.enumerated() {
             let sink = try Self.makeSink(config, index: i, api: api, environment: environment, clock: clock, logger: logger)
             do {
-                runners.append(try SinkRunner(config: config, sink: sink, log: log, dataDir: dataDir, clock: clock, logger: logger))
+                runners.append(try SinkRunner(
+                    config: config, sink: sink, log: log, dataDir: dataDir, clock: clock, metrics: metrics, logger: logger))
             } catch {
                 throw SetupError(description: "sinks[\(i)]: cannot create its cursor in \(dataDir): \(error)")
             }
@@ -79,4 +80,9 @@ public final class Fanout: Sendable {
     }
 
     public var failingSinks: Int { runners.filter { $0.status.failing }.count }
+
+    /// The oldest log position a sink still needs (retention keeps the segment holding it).
+    public var oldestCursorOffset: Int64 {
+        runners.map { $0.status.cursorOffset }.min() ?? Int64.max
+    }
 }

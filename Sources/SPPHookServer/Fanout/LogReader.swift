@@ -1,24 +1,74 @@
 // SPDX-License-Identifier: MIT
 import Glibc
-import SPPHookCore
+public import SPPHookCore
 
-/// Reads `events.jsonl` forward from a position, never past the durable size, so a sink
-/// only ever sees acknowledged events. Lines are read in chunks, parsed once, and handed
-/// out one at a time (`peek`/`pop`), so taking a few events per call stays cheap.
+/// Where a reader finds the segments of the log: the running ``EventLog``, or the files
+/// as they are on disk (``OfflineLog``, for tools beside the daemon).
+protocol LogSource: Sendable {
+    var directory: LogDirectory { get }
+    /// The logical offset where the active segment starts now.
+    var activeBase: Int64 { get }
+    /// Opens the active segment for reading, with its base.
+    func openActive() throws(IOError) -> (fd: Int32, base: Int64)
+}
+
+extension EventLog: LogSource {}
+
+/// The log's files as they are on disk, for commands that run beside (or without) the
+/// daemon: each question looks at the directory again, so rotations are followed.
+public struct OfflineLog: LogSource {
+    let directory: LogDirectory
+
+    public init(dataDir: String) {
+        directory = LogDirectory(dataDir)
+    }
+
+    var activeBase: Int64 { directory.activeBase() }
+
+    /// The logical end of what is on disk now (may end inside a line being written).
+    public var end: Int64 { directory.end() }
+
+    /// Opens `events.jsonl`; the base is read before and after, so a rotation in between
+    /// cannot pair the new file with the old base.
+    func openActive() throws(IOError) -> (fd: Int32, base: Int64) {
+        let path = directory.activePath
+        while true {
+            let before = activeBase
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 && errno == ENOENT {
+                usleep(10_000)  // between a rotation's rename and the new file
+                continue
+            }
+            if fd < 0 { throw IOError(errno: errno, function: "open(\(path))") }
+            if activeBase == before { return (fd, before) }
+            close(fd)
+        }
+    }
+}
+
+/// Reads the log forward from a logical position, across segments, never past a limit
+/// (the durable end), so a sink only ever sees acknowledged events. Lines are read in
+/// chunks, parsed once, and handed out one at a time (`peek`/`pop`), so taking a few
+/// events per call stays cheap.
 struct LogReader {
-    let path: String
-    /// Where the next chunk is read from.
+    let source: any LogSource
+    /// Where the next chunk is read from (logical).
     private(set) var offset: Int64
     /// Records with `seq <= skipThrough` are passed over (a cursor's position).
     private var skipThrough: UInt64
     /// The position after the last event handed out by `pop`: where a cursor may move.
     private(set) var consumed: CursorStore.Position
+    /// Bytes jumped over because retention had deleted the segment holding them.
+    private(set) var skippedBytes: Int64 = 0
     private var pending: [LoggedEvent] = []
     private var pendingIndex = 0
     private var fd: Int32 = -1
+    private var segmentBase: Int64 = 0
+    /// The open segment's logical end; nil while it is the active (growing) one.
+    private var segmentEnd: Int64?
 
-    init(path: String, offset: Int64, skipThrough: UInt64) {
-        self.path = path
+    init(source: any LogSource, offset: Int64, skipThrough: UInt64) {
+        self.source = source
         self.offset = offset
         self.skipThrough = skipThrough
         self.consumed = CursorStore.Position(seq: skipThrough, offset: offset)
@@ -38,10 +88,10 @@ struct LogReader {
     mutating func peek(upTo limit: Int64) throws(IOError) -> LoggedEvent? {
         while pendingIndex == pending.count {
             guard offset < limit else { return nil }
+            let before = offset
             pending = try readChunk(upTo: limit)
             pendingIndex = 0
-            if pending.isEmpty && offset >= limit { return nil }
-            if pending.isEmpty { continue }
+            if pending.isEmpty && offset == before { return nil }  // nothing complete to read yet
         }
         return pending[pendingIndex]
     }
@@ -57,22 +107,69 @@ struct LogReader {
         }
     }
 
+    /// Opens the segment that holds `offset`, moving `offset` forward over deleted segments.
+    private mutating func openSegment() throws(IOError) {
+        while true {
+            let active = source.activeBase
+            if offset >= active {
+                let (fd, base) = try source.openActive()
+                guard base <= offset else {  // rotated in between: the offset is in a closed segment now
+                    Glibc.close(fd)
+                    continue
+                }
+                (self.fd, segmentBase, segmentEnd) = (fd, base, nil)
+                return
+            }
+            let segments = source.directory.rotated()
+            guard let segment = segments.last(where: { $0.base <= offset }), offset < segment.end else {
+                let next = segments.first(where: { $0.base > offset })?.base ?? active
+                skippedBytes += next - offset
+                offset = next
+                continue
+            }
+            let fd = open(segment.path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 {
+                if errno == ENOENT { continue }  // deleted meanwhile: look again
+                throw IOError(errno: errno, function: "open(\(segment.path))")
+            }
+            (self.fd, segmentBase, segmentEnd) = (fd, segment.base, segment.end)
+            return
+        }
+    }
+
+    /// The end of what may be read from the open segment: the limit, or the segment's end
+    /// once it is closed (it may have been rotated since it was opened).
+    private mutating func readableEnd(limit: Int64) throws(IOError) -> Int64 {
+        if segmentEnd == nil && source.activeBase > segmentBase {
+            var st = stat()
+            try sys("fstat(log segment)") { fstat(fd, &st) }
+            segmentEnd = segmentBase + Int64(st.st_size)
+        }
+        return min(limit, segmentEnd ?? limit)
+    }
+
     /// Complete lines between the current offset and `limit`, at most about `maxBytes` of them.
     private mutating func readChunk(upTo limit: Int64, maxBytes: Int = 256 * 1024) throws(IOError) -> [LoggedEvent] {
-        if fd < 0 {
-            fd = try sys("open(\(path))") { open(path, O_RDONLY | O_CLOEXEC) }
+        if fd < 0 { try openSegment() }
+        var end = try readableEnd(limit: limit)
+        while let segmentEnd, offset >= segmentEnd {
+            // Finished a closed segment: on to the next.
+            close()
+            try openSegment()
+            end = try readableEnd(limit: limit)
         }
-        let atBoundary = offset == 0 ? true : try startsAtLineBoundary()
-        if !atBoundary {
-            // A position inside a line (a log replaced under us): rescan, skipping by seq.
-            offset = 0
+        if offset > segmentBase, try !startsAtLineBoundary() {
+            // A position inside a line (a log replaced under us): rescan the segment, skipping by seq.
+            offset = segmentBase
         }
-        let count = Int(min(Int64(maxBytes), limit - offset))
+        let count = Int(min(Int64(maxBytes), end - offset))
+        guard count > 0 else { return [] }
         var buffer = [UInt8](repeating: 0, count: count)
         var got = 0
+        let local = offset - segmentBase
         while got < count {
-            let o = offset + Int64(got)
-            let n = try sys("pread(\(path))") { buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, count - got, off_t(o)) } }
+            let g = got
+            let n = try sys("pread(log segment)") { buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + g, count - g, off_t(local) + off_t(g)) } }
             if n == 0 { break }
             got += n
         }
@@ -98,8 +195,8 @@ struct LogReader {
 
     private func startsAtLineBoundary() throws(IOError) -> Bool {
         var byte: UInt8 = 0
-        let o = offset - 1
-        let n = try sys("pread(\(path))") { pread(fd, &byte, 1, off_t(o)) }
+        let o = offset - segmentBase - 1
+        let n = try sys("pread(log segment)") { pread(fd, &byte, 1, off_t(o)) }
         return n == 1 && byte == 0x0A
     }
 }

@@ -44,12 +44,13 @@ public struct Replay {
     }
 
     /// Events from the log that the sink takes and `selection` picks.
-    public static func select(logPath: String, config: SinkConfig, selection: Selection) throws(IOError) -> [LoggedEvent] {
-        var reader = LogReader(path: logPath, offset: 0, skipThrough: 0)
+    public static func select(dataDir: String, config: SinkConfig, selection: Selection) throws(IOError) -> [LoggedEvent] {
+        let log = OfflineLog(dataDir: dataDir)
+        var reader = LogReader(source: log, offset: 0, skipThrough: 0)
         defer { reader.close() }
-        let size = try readSize(logPath)
+        let end = log.end
         var result: [LoggedEvent] = []
-        while let e = try reader.peek(upTo: size) {
+        while let e = try reader.peek(upTo: end) {
             reader.pop()
             guard e.seq >= selection.fromSeq else { continue }
             if let since = selection.since, e.head.receivedAt < since { continue }
@@ -123,11 +124,5 @@ public struct Replay {
             report.unrecorded += 1
             progress("cannot write the dead letter for seq \(event.seq): \(error)")
         }
-    }
-
-    static func readSize(_ path: String) throws(IOError) -> Int64 {
-        var st = stat()
-        try sys("stat(\(path))") { stat(path, &st) }
-        return Int64(st.st_size)
     }
 }

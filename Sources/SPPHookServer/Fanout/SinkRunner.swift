@@ -28,8 +28,32 @@ public final class SinkRunner: Sendable {
         var stopping = false
         var failing = false
         var lastError: String?
+        var lastErrorAt: Timestamp?
+        var lastSuccessAt: Timestamp?
         var delivered = 0
+        var retried = 0
         var deadLettered = 0
+        /// The cursor as last saved.
+        var cursor = CursorStore.Position(seq: 0, offset: 0)
+    }
+
+    /// What `status` and `/metrics` show about a sink.
+    public struct Status: Sendable {
+        public var failing: Bool
+        public var lastError: String?
+        public var lastErrorAt: Timestamp?
+        public var lastSuccessAt: Timestamp?
+        public var delivered: Int
+        public var retried: Int
+        public var deadLettered: Int
+        /// Events in the window (read, not yet finished).
+        public var pending: Int
+        /// Events waiting for a retry.
+        public var retrying: Int
+        /// Seconds until the next retry is due, when one waits.
+        public var nextRetryInSeconds: Double?
+        public var cursorSeq: UInt64
+        public var cursorOffset: Int64
     }
 
     public let config: SinkConfig
@@ -39,6 +63,7 @@ public final class SinkRunner: Sendable {
     let deadLetters: DeadLetters
     let clock: any WallClock
     let logger: Logger
+    let metrics: DaemonMetrics?
     let signal = Signal()
     let state = Mutex(State())
     let stopped = Signal()
@@ -46,8 +71,12 @@ public final class SinkRunner: Sendable {
 
     /// Loads (or creates, at the log's end) the cursor. Creating it before intake starts
     /// means no event acknowledged after this point can be missed.
-    public init(config: SinkConfig, sink: any EventSink, log: EventLog, dataDir: String, clock: any WallClock, logger: Logger) throws(IOError) {
+    public init(
+        config: SinkConfig, sink: any EventSink, log: EventLog, dataDir: String, clock: any WallClock, metrics: DaemonMetrics? = nil,
+        logger: Logger
+    ) throws(IOError) {
         self.config = config
+        self.metrics = metrics
         self.sink = sink
         self.log = log
         self.cursor = CursorStore(dataDir: dataDir, sink: config.name)
@@ -59,16 +88,25 @@ public final class SinkRunner: Sendable {
         if let p = cursor.load() {
             startPosition = p
         } else {
-            startPosition = CursorStore.Position(seq: log.lastSeq, offset: log.durableSize)
+            startPosition = CursorStore.Position(seq: log.lastSeq, offset: log.durableEnd)
             try cursor.save(startPosition)
             l.notice("new sink starts after the current end of the log; use replay for earlier events",
                 metadata: ["seq": "\(startPosition.seq)"])
         }
+        state.withLock { $0.cursor = startPosition }
         log.subscribe(signal)
     }
 
-    public var status: (failing: Bool, lastError: String?, delivered: Int, deadLettered: Int, pending: Int) {
-        state.withLock { ($0.failing, $0.lastError, $0.delivered, $0.deadLettered, $0.window.count) }
+    public var status: Status {
+        let now = monotonicSeconds()
+        return state.withLock { s in
+            let waiting = s.window.filter { !$0.done && !$0.inFlight && $0.attempts > 0 }
+            let next = waiting.map(\.due).min().map { max(0, $0 - now) }
+            return Status(
+                failing: s.failing, lastError: s.lastError, lastErrorAt: s.lastErrorAt, lastSuccessAt: s.lastSuccessAt,
+                delivered: s.delivered, retried: s.retried, deadLettered: s.deadLettered, pending: s.window.count,
+                retrying: waiting.count, nextRetryInSeconds: next, cursorSeq: s.cursor.seq, cursorOffset: s.cursor.offset)
+        }
     }
 
     public func start() {
@@ -91,9 +129,10 @@ public final class SinkRunner: Sendable {
     }
 
     private func coordinate() {
-        var reader = LogReader(path: log.path, offset: startPosition.offset, skipThrough: startPosition.seq)
+        var reader = LogReader(source: log, offset: startPosition.offset, skipThrough: startPosition.seq)
         var saved = startPosition
         var scanned: CursorStore.Position?  // where the reader has passed, once it has read
+        var skipped: Int64 = 0
         defer { reader.close() }
         while true {
             let (stopping, inFlight) = state.withLock { ($0.stopping, $0.inFlight) }
@@ -104,24 +143,24 @@ public final class SinkRunner: Sendable {
             }
             applyCompletions()
             persist(scanned: scanned, saved: &saved)  // drops the finished prefix: room to refill
-            let readOK = stopping ? true : refill(&reader, scanned: &scanned)
+            let readOK = stopping ? true : refill(&reader, scanned: &scanned, skippedBytes: &skipped)
             persist(scanned: scanned, saved: &saved)
             var wait = stopping ? 0.05 : launchDue()
             // Unread durable events and room for them: go round again instead of sleeping
             // (the wake-up for them may already have been consumed).
             let room = state.withLock { $0.window.count } < windowCapacity
-            if readOK && !stopping && room && reader.hasMore(before: log.durableSize) { continue }
+            if readOK && !stopping && room && reader.hasMore(before: log.durableEnd) { continue }
             if !readOK { wait = min(wait ?? 1, 1) }  // a log we cannot read: look again in a second
             signal.wait(seconds: wait)
         }
     }
 
     /// Adds events after the window to it, up to its capacity. False when the log could not be read.
-    private func refill(_ reader: inout LogReader, scanned: inout CursorStore.Position?) -> Bool {
+    private func refill(_ reader: inout LogReader, scanned: inout CursorStore.Position?, skippedBytes: inout Int64) -> Bool {
         let room = windowCapacity - state.withLock { $0.window.count }
         guard room > 0 else { return true }
         var ok = true
-        let limit = log.durableSize
+        let limit = log.durableEnd
         var added: [Item] = []
         do {
             // Non-matching events are passed over too, so the cursor moves past them.
@@ -135,6 +174,11 @@ public final class SinkRunner: Sendable {
         }
         state.withLock { $0.window += added }
         scanned = reader.consumed
+        if reader.skippedBytes > skippedBytes {
+            logger.error("part of the log this sink had not read was deleted (retention); skipped it",
+                metadata: ["bytes": "\(reader.skippedBytes - skippedBytes)"])
+            skippedBytes = reader.skippedBytes
+        }
         return ok
     }
 
@@ -190,8 +234,11 @@ public final class SinkRunner: Sendable {
                     s.window[i].done = true
                     s.delivered += 1
                     s.failing = false
+                    s.lastSuccessAt = clock.now()
+                    metrics?.delivered(sink: config.name)
                 case .retry(let why, let after):
                     s.lastError = why
+                    s.lastErrorAt = clock.now()
                     s.failing = true
                     if s.window[i].attempts >= config.retry.maxAttempts {
                         s.window[i].done = true
@@ -200,6 +247,8 @@ public final class SinkRunner: Sendable {
                         let backoff = config.retry.delay(afterAttempt: s.window[i].attempts, random: Double.random(in: 0..<1))
                         // The receiver's Retry-After wins over the policy (bounded at a day).
                         s.window[i].due = now + max(backoff, min(after ?? 0, 86400))
+                        s.retried += 1
+                        metrics?.retried(sink: config.name)
                         logger.warning("delivery failed; will retry", metadata: [
                             "seq": "\(seq)", "attempt": "\(s.window[i].attempts)", "error": "\(why)",
                             "retryInSeconds": "\(Int((s.window[i].due - now).rounded(.up)))",
@@ -207,6 +256,7 @@ public final class SinkRunner: Sendable {
                     }
                 case .permanent(let why):
                     s.lastError = why
+                    s.lastErrorAt = clock.now()
                     s.window[i].done = true
                     toDeadLetter.append((s.window[i].event, s.window[i].attempts, why))
                 }
@@ -216,6 +266,7 @@ public final class SinkRunner: Sendable {
             do {
                 try deadLetters.append(sink: config.name, event: event, attempts: attempts, error: why, at: clock.now())
                 state.withLock { $0.deadLettered += 1 }
+                metrics?.failed(sink: config.name)
                 logger.error("dead-lettered after \(attempts) attempt(s)", metadata: ["seq": "\(event.seq)", "error": "\(why)"])
             } catch {
                 // Cannot record it: keep the event in the window and try the whole thing again later.
@@ -246,6 +297,7 @@ public final class SinkRunner: Sendable {
         do {
             try cursor.save(position)
             saved = position
+            state.withLock { $0.cursor = position }
         } catch {
             logger.error("cannot save the sink cursor", metadata: ["error": "\(error)"])
         }

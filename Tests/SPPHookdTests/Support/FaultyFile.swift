@@ -25,6 +25,7 @@ final class FaultyFile: AppendFile {
     func size() throws(IOError) -> Int64 { try inner.size() }
     func read(at offset: Int64, count: Int) throws(IOError) -> [UInt8] { try inner.read(at: offset, count: count) }
     func truncate(to size: Int64) throws(IOError) { try inner.truncate(to: size) }
+    var descriptor: Int32 { inner.descriptor }
 
     func append(_ bytes: [UInt8]) throws(IOError) {
         let failAfter = faults.withLock { f -> Int? in

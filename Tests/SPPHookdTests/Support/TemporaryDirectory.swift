@@ -19,9 +19,12 @@ final class TemporaryDirectory {
         (try? String(contentsOfFile: file(name), encoding: .utf8)) ?? ""
     }
 
-    /// Every line of `dataDir/events.jsonl` decoded as JSON objects.
+    /// Every line of the event log decoded as JSON objects: the rotated segments
+    /// (`events-<base>.jsonl`, in name order), then `events.jsonl`.
     func events(dataDir: String = "data") -> [[String: Any]] {
-        jsonLines("\(dataDir)/events.jsonl")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: file(dataDir))) ?? []
+        let segments = names.filter { $0.hasPrefix("events-") && $0.hasSuffix(".jsonl") }.sorted()
+        return (segments + ["events.jsonl"]).flatMap { jsonLines("\(dataDir)/\($0)") }
     }
 
     /// The JSON object lines of a JSON Lines file in this directory.

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+public import SPPHookCore
+
+/// The admin listener's routes: `GET /healthz` and `GET /metrics`.
+///
+/// `/healthz` answers 200 `{"ok":true}` when the event log takes writes and the intake
+/// loops answer a probe, else 503 with the reason. `/metrics` is the Prometheus text
+/// exposition (version 0.0.4).
+public struct AdminHandler: HTTPRequestHandler {
+    /// nil when healthy, else why not.
+    let health: @Sendable () -> String?
+    let metrics: @Sendable () -> [UInt8]
+
+    public init(health: @escaping @Sendable () -> String?, metrics: @escaping @Sendable () -> [UInt8]) {
+        self.health = health
+        self.metrics = metrics
+    }
+
+    public func precheck(_ head: HTTPRequestHead) -> HTTPResponse? {
+        head.method == "GET" || head.method == "HEAD" ? nil : .error(405, "only GET is accepted here", headers: [("Allow", "GET, HEAD")])
+    }
+
+    public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        if let refusal = precheck(request.head) { return respond(refusal) }
+        switch request.head.path {
+        case "/healthz":
+            if let problem = health() {
+                respond(.json(503, .object(JSONObject([.init(key: "ok", value: .bool(false)), .init(key: "reason", value: .string(problem))]))))
+            } else {
+                respond(.json(200, .object(JSONObject([.init(key: "ok", value: .bool(true))]))))
+            }
+        case "/metrics":
+            respond(HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: metrics()))
+        default:
+            respond(.error(404, "not found; try /healthz or /metrics"))
+        }
+    }
+}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+public import CoreMetrics
+public import Prometheus
+import SPPHookCore
+import Synchronization
+
+/// The daemon's metrics, recorded through swift-metrics into a Prometheus registry of its
+/// own (not the process-global `MetricsSystem`, so tests can run several daemons), and
+/// exposed by ``AdminHandler`` at `/metrics`.
+///
+/// Label values come from the configuration (endpoint, sink) or from authenticated events
+/// (category, event name). Event names are an open set: after `maxEventLabels` distinct
+/// names, further ones are counted as `event="(other)"` so the series count stays bounded.
+public final class DaemonMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+    private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
+    private let meters = Mutex<[String: Meter]>([:])
+    private let eventNames = Mutex<Set<String>>([])
+    private let latency: CoreMetrics.Timer
+    let maxEventLabels: Int
+
+    public static let latencyBuckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .milliseconds(2500), .seconds(5),
+    ]
+
+    public init(maxEventLabels: Int = 256) {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets = ["spp_hookd_request_duration_seconds": Self.latencyBuckets]
+        self.factory = factory
+        self.maxEventLabels = maxEventLabels
+        latency = CoreMetrics.Timer(label: "spp_hookd_request_duration_seconds", dimensions: [], factory: factory)
+    }
+
+    private func counter(_ name: String, _ labels: [(String, String)]) -> CoreMetrics.Counter {
+        let key = ([name] + labels.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{1}")
+        return counters.withLock { c in
+            if let existing = c[key] { return existing }
+            let made = CoreMetrics.Counter(label: name, dimensions: labels, factory: factory)
+            c[key] = made
+            return made
+        }
+    }
+
+    private func meter(_ name: String, _ labels: [(String, String)] = []) -> Meter {
+        let key = ([name] + labels.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{1}")
+        return meters.withLock { m in
+            if let existing = m[key] { return existing }
+            let made = Meter(label: name, dimensions: labels, factory: factory)
+            m[key] = made
+            return made
+        }
+    }
+
+    private func eventLabel(_ event: String) -> String {
+        eventNames.withLock { names in
+            if names.contains(event) { return event }
+            guard names.count < maxEventLabels else { return "(other)" }
+            names.insert(event)
+            return event
+        }
+    }
+
+    /// A request that reached an endpoint and was authenticated (its event name is known).
+    func received(endpoint: String, category: EventCategory, event: String) {
+        counter("spp_hookd_events_received_total",
+            [("endpoint", endpoint), ("category", category.rawValue), ("event", eventLabel(event))]).increment()
+    }
+
+    /// A request refused before it could be stored.
+    func rejected(endpoint: String, reason: String) {
+        counter("spp_hookd_requests_rejected_total", [("endpoint", endpoint), ("reason", reason)]).increment()
+    }
+
+    func stored(endpoint: String) { counter("spp_hookd_events_stored_total", [("endpoint", endpoint)]).increment() }
+    func duplicate(endpoint: String) { counter("spp_hookd_events_duplicate_total", [("endpoint", endpoint)]).increment() }
+    func unavailable(endpoint: String) { counter("spp_hookd_events_not_stored_total", [("endpoint", endpoint)]).increment() }
+
+    /// Time from a complete request to its answer.
+    func requestDuration(nanoseconds: Int64) { latency.recordNanoseconds(nanoseconds) }
+
+    func delivered(sink: String, count: Int = 1) {
+        counter("spp_hookd_sink_delivered_total", [("sink", sink)]).increment(by: count)
+    }
+    func retried(sink: String) { counter("spp_hookd_sink_retried_total", [("sink", sink)]).increment() }
+    /// Gave up on an event (dead-lettered).
+    func failed(sink: String) { counter("spp_hookd_sink_failed_total", [("sink", sink)]).increment() }
+
+    /// Values read at scrape time.
+    func setGauges(openConnections: Int, logBytes: Int64, lastSeq: UInt64, sinkLag: [(sink: String, events: UInt64)]) {
+        meter("spp_hookd_open_connections").set(openConnections)
+        meter("spp_hookd_log_bytes").set(Double(logBytes))
+        meter("spp_hookd_last_seq").set(Double(lastSeq))
+        for (sink, events) in sinkLag { meter("spp_hookd_sink_lag_events", [("sink", sink)]).set(Double(events)) }
+    }
+
+    /// The Prometheus text exposition of everything recorded so far.
+    public func exposition() -> [UInt8] {
+        registry.emitToBuffer()
+    }
+}

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+import Glibc
+public import SPPHookCore
+
+/// The files of the event log in the data directory.
+///
+/// The log is one logical stream of JSON Lines; a position in it (what sink cursors store)
+/// is a byte offset from the first event ever written. The stream is cut into segments:
+/// the active one, `events.jsonl`, and rotated ones, `events-<base>.jsonl`, where `<base>`
+/// (20 digits) is the logical offset of the segment's first byte, so names sort in log
+/// order. `events.base` remembers the active segment's base, needed once retention has
+/// deleted every rotated segment. Logs written before rotation existed are simply a log
+/// whose active base is 0.
+public struct LogDirectory: Sendable {
+    public struct Segment: Sendable, Equatable {
+        public var base: Int64
+        public var path: String
+        public var size: Int64
+        /// Last modification (seconds since the epoch): when it was rotated.
+        public var modified: Int64
+        public var end: Int64 { base + size }
+
+        public init(base: Int64, path: String, size: Int64, modified: Int64) {
+            (self.base, self.path, self.size, self.modified) = (base, path, size, modified)
+        }
+    }
+
+    public let directory: String
+    public var activePath: String { directory + "/events.jsonl" }
+    var basePath: String { directory + "/events.base" }
+
+    public init(_ directory: String) {
+        self.directory = directory
+    }
+
+    public static func segmentName(base: Int64) -> String {
+        let digits = String(base)
+        return "events-" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".jsonl"
+    }
+
+    static func base(ofSegmentNamed name: String) -> Int64? {
+        guard name.hasPrefix("events-"), name.hasSuffix(".jsonl") else { return nil }
+        let digits = name.dropFirst(7).dropLast(6)
+        guard digits.count == 20, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else { return nil }
+        return Int64(digits)
+    }
+
+    /// Rotated segments, oldest first.
+    public func rotated() -> [Segment] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var result: [Segment] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            guard let base = Self.base(ofSegmentNamed: name) else { continue }
+            let path = directory + "/" + name
+            var st = stat()
+            guard stat(path, &st) == 0 else { continue }
+            result.append(Segment(base: base, path: path, size: Int64(st.st_size), modified: Int64(st.st_mtim.tv_sec)))
+        }
+        return result.sorted { $0.base < $1.base }
+    }
+
+    /// Where the active segment starts: after the last rotated segment, or what
+    /// `events.base` says when retention left none (whichever is further).
+    public func activeBase() -> Int64 {
+        let fromSegments = rotated().last?.end ?? 0
+        var stored: Int64 = 0
+        if let bytes = try? readWholeFile(basePath, limit: 64),
+            let n = Int64(String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace })
+        {
+            stored = n
+        }
+        return max(fromSegments, stored)
+    }
+
+    /// Records the active base durably (write to a temporary name, fsync, rename).
+    func storeActiveBase(_ base: Int64) throws(IOError) {
+        let tmp = basePath + ".tmp"
+        let fd = try sys("open(\(tmp))") { open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) }
+        do {
+            try writeAll(fd, Array("\(base)\n".utf8), path: tmp)
+            try sys("fsync(\(tmp))") { fsync(fd) }
+        } catch {
+            close(fd)
+            throw error
+        }
+        close(fd)
+        try sys("rename(\(tmp))") { rename(tmp, basePath) }
+        syncDirectory(directory)
+    }
+
+    /// The logical end of the log as it is on disk now (for tools that run beside the daemon).
+    public func end() -> Int64 {
+        var st = stat()
+        let active = stat(activePath, &st) == 0 ? Int64(st.st_size) : 0
+        return activeBase() + active
+    }
+
+    /// Total bytes in all segments.
+    public func totalBytes() -> Int64 {
+        var st = stat()
+        let active = stat(activePath, &st) == 0 ? Int64(st.st_size) : 0
+        return rotated().reduce(active) { $0 + $1.size }
+    }
+
+    /// The rotated segments that retention removes now: beyond the newest `keepFiles`, or
+    /// last written more than `keepDays` ago, but never one holding bytes at or after
+    /// `floor` (the oldest position a sink cursor still needs).
+    public static func expired(
+        _ segments: [Segment], retention: DaemonConfig.LogSettings, floor: Int64, now: Int64
+    ) -> [Segment] {
+        var doomed: [Segment] = []
+        for (i, s) in segments.enumerated() {
+            let newerCount = segments.count - 1 - i
+            let tooMany = retention.keepFiles.map { newerCount >= $0 } ?? false
+            let tooOld = retention.keepDays.map { now - s.modified > Int64($0) * 86400 } ?? false
+            guard tooMany || tooOld else { continue }
+            guard s.end <= floor else { break }  // this and every later segment is still needed
+            doomed.append(s)
+        }
+        return doomed
+    }
+}

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+import Glibc
+
+/// Reads `events.jsonl` the way `tail` does: the last lines, then new lines as they are
+/// written, across rotations (a rotated segment is read to its end, then the next).
+public struct LogFollower {
+    public let directory: LogDirectory
+    private var reader: LogReader?
+    /// Where `last` stopped in the active segment (following starts there).
+    private var activeSize: Int64 = 0
+
+    public init(dataDir: String) {
+        directory = LogDirectory(dataDir)
+    }
+
+    /// The last `count` complete lines for which `keep` is true, oldest first, searching
+    /// back through rotated segments as needed; following starts after them.
+    public mutating func last(_ count: Int, where keep: ([UInt8]) -> Bool) -> [[UInt8]] {
+        openActive()
+        var found: [[UInt8]] = []
+        var files: [(path: String, end: Int64)] = [(directory.activePath, activeSize)]
+        files += directory.rotated().reversed().map { ($0.path, $0.size) }
+        for (path, end) in files where found.count < count {
+            let f = open(path, O_RDONLY | O_CLOEXEC)
+            guard f >= 0 else { continue }
+            defer { close(f) }
+            var position = end
+            var carry: [UInt8] = []  // the start of a line that began before `position`, without the earlier part
+            while position > 0 && found.count < count {
+                let size = Int(min(1 << 20, position))
+                position -= Int64(size)
+                var chunk = [UInt8](repeating: 0, count: size)
+                let n = chunk.withUnsafeMutableBytes { pread(f, $0.baseAddress, size, off_t(position)) }
+                guard n == size else { break }
+                chunk += carry
+                var lines = chunk.split(separator: 0x0A, omittingEmptySubsequences: false)
+                carry = position > 0 ? Array(lines.removeFirst()) : []
+                for line in lines.reversed() where !line.isEmpty && found.count < count && keep(Array(line)) {
+                    found.append(Array(line))
+                }
+                if position == 0, !carry.isEmpty, found.count < count, keep(carry) { found.append(carry) }
+            }
+        }
+        return found.reversed()
+    }
+
+    private mutating func openActive() {
+        var st = stat()
+        var size: Int64 = 0
+        let fd = open(directory.activePath, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 && fstat(fd, &st) == 0 {
+            size = Int64(st.st_size)
+            // Start at a line boundary: an unfinished last line is read when it completes.
+            var byte: UInt8 = 0
+            while size > 0 && pread(fd, &byte, 1, off_t(size - 1)) == 1 && byte != 0x0A { size -= 1 }
+        }
+        if fd >= 0 { close(fd) }
+        activeSize = size
+        reader = LogReader(source: OfflineLog(dataDir: directory.directory), offset: directory.activeBase() + size, skipThrough: 0)
+    }
+
+    /// Complete event lines written since the last call ([] when none), across rotations.
+    public mutating func poll() -> [[UInt8]] {
+        if reader == nil { openActive() }
+        var lines: [[UInt8]] = []
+        let end = directory.end()
+        do {
+            while let e = try reader!.peek(upTo: end) {
+                reader!.pop()
+                lines.append(e.line)
+            }
+        } catch {
+            // The file vanished or cannot be read right now: try again at the next poll.
+            reader!.close()
+            reader = LogReader(source: OfflineLog(dataDir: directory.directory), offset: reader!.offset, skipThrough: 0)
+        }
+        return lines
+    }
+}

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+import ArgumentParser
+import Glibc
+import SPPHookCore
+import SPPHookServer
+
+struct SendTestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send-test",
+        abstract: "POST a realistic SPP webhook to a running daemon, like SPP's Test webhook button.",
+        discussion: """
+            The URL defaults to the config's listen address and endpoint path; the token to the \
+            endpoint's first token that resolves (env:, file:, credential: or inline). Exits 0 when \
+            the daemon answered 2xx. --list shows the events with sample payloads.
+            """
+    )
+
+    @Option(name: .shortAndLong, help: "The configuration file.") var config: String?
+    @Option(help: "The event to send, e.g. invoice.paid.") var event: String?
+    @Option(help: "The endpoint (by name) in the config; default: the first.") var endpoint: String?
+    @Option(help: "Post here instead, e.g. http://127.0.0.1:8080/spp/main.") var url: String?
+    @Option(help: "The token to put in the body (default: the endpoint's, from the config).") var token: String?
+    @Flag(help: "List the events that have sample payloads.") var list = false
+
+    func run() throws {
+        if list {
+            for s in SampleEvents.all {
+                let category = EventClassifier().classify(s.event).rawValue
+                print("\(s.event.padded(24)) \(category.padded(14)) \(s.confirmed ? "confirmed by SPP" : "name not confirmed")")
+            }
+            return
+        }
+        guard let event else { throw ValidationError("--event is required (see --list)") }
+        guard let sample = SampleEvents.sample(for: event) else {
+            throw ValidationError("no sample for \"\(event)\"; known: \(SampleEvents.all.map(\.event).joined(separator: ", "))")
+        }
+        var target = url.flatMap(HTTPURL.init)
+        if url != nil && target == nil { throw ValidationError("--url: not an http(s) URL: \(url!)") }
+        var secret = token
+        if target == nil || secret == nil {
+            let c = try loadOrExit(config).config
+            guard let e = endpoint.map({ name in c.endpoints.first { $0.name == name } }) ?? c.endpoints.first else {
+                throw ValidationError("--endpoint: no endpoint named \"\(endpoint ?? "")\" in the config")
+            }
+            if target == nil {
+                var host = c.listen.host
+                if host == "0.0.0.0" { host = "127.0.0.1" }
+                if host == "::" { host = "::1" }
+                let authority = DaemonConfig.ListenAddress(host: host, port: c.listen.port).description
+                target = HTTPURL("http://\(authority)\(e.path)")
+            }
+            if secret == nil {
+                let resolver = SecretResolver(environment: SecretResolver.processEnvironment())
+                secret = e.tokens.lazy.compactMap { try? resolver.resolve($0).get() }.first
+                guard secret != nil else { throw ValidationError("endpoint \(e.name): no token resolves; pass --token") }
+            }
+        }
+        guard let target, let secret else { return }
+        let body = SampleEvents.envelope(sample, created: Int64(time(nil)), token: secret)
+        var head = "POST \(target.target) HTTP/1.1\r\nHost: \(target.hostHeader)\r\nUser-Agent: spp-hookd send-test\r\n"
+        head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+        let response: HTTPClientConnection.Response
+        do {
+            let pool = try HTTPClientPool(url: target, maxIdle: 0)
+            response = try pool.exchange(Array(head.utf8) + body, deadline: monotonicSeconds() + 10)
+        } catch {
+            printError("spp-hookd: send-test: \(target.description): \(error)")
+            throw ExitCode(1)
+        }
+        print("\(sample.event) → \(target.description): \(response.status) \(String(decoding: response.body, as: UTF8.self))")
+        if !(200..<300).contains(response.status) { throw ExitCode(1) }
+    }
+}

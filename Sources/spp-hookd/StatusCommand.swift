@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+import ArgumentParser
+import Glibc
+import SPPHookCore
+import SPPHookServer
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the daemon's state: per endpoint counts, per sink lag and errors, the log's size.",
+        discussion: """
+            Reads the data directory: status.json (rewritten by the running daemon about once a \
+            second), the sink cursors, the dead letters and the log segments. Works while the \
+            daemon runs and after it stopped (then counts are those of its last run). Exit \
+            status: 0 when the daemon runs, 3 when it does not.
+            """
+    )
+
+    @Option(name: .shortAndLong, help: "The configuration file.") var config: String?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        let c = try loadOrExit(config).config
+        let dir = LogDirectory(c.dataDir)
+        let snapshot = (try? readWholeFile(Daemon.statusPath(dataDir: c.dataDir)))
+            .flatMap { try? JSONParser.parse($0) }.flatMap(StatusSnapshot.init(json:))
+        let running = snapshot.map { kill($0.pid, 0) == 0 || errno == EPERM } ?? false
+        let segments = dir.rotated()
+        let lastSeq = max(snapshot?.lastSeq ?? 0, Self.lastSeq(in: dir))
+        let logBytes = dir.totalBytes()
+
+        var sinks: [JSONValue] = []
+        var sinkLines: [String] = []
+        for sink in c.sinks {
+            let live = snapshot?.sinks.first { $0.name == sink.name }
+            let cursor = SinkRunner.savedCursor(dataDir: c.dataDir, sink: sink.name)
+            let cursorSeq = max(cursor?.seq ?? 0, live?.cursorSeq ?? 0)
+            let lag = lastSeq > cursorSeq ? lastSeq - cursorSeq : 0
+            let dead = DeadLetters(dataDir: c.dataDir, sink: sink.name).list().count
+            var retry = "-"
+            if let live, live.retrying > 0 {
+                retry = "\(live.retrying) waiting" + (live.nextRetryInSeconds.map { ", next in \(Int($0)) s" } ?? "")
+            }
+            let lastOK = live?.lastSuccessAt?.rfc3339 ?? "-"
+            let lastError = live?.lastError.map { "\(live?.lastErrorAt?.rfc3339 ?? "") \($0)" } ?? "-"
+            let name = sink.name.padded(16), cursorText = String(cursorSeq).padded(8), lagText = String(lag).padded(6)
+            let deadText = String(dead).padded(5), indent = "".padded(16)
+            sinkLines.append("  \(name) cursor \(cursorText) lag \(lagText) dead letters \(deadText) retry \(retry)")
+            sinkLines.append("  \(indent) last success \(lastOK)   last error \(lastError)")
+            sinks.append(.object(JSONObject([
+                .init(key: "name", value: .string(sink.name)), .init(key: "cursorSeq", value: .number(String(cursorSeq))),
+                .init(key: "lag", value: .number(String(lag))), .init(key: "deadLetters", value: .number(String(dead))),
+                .init(key: "retrying", value: .number(String(live?.retrying ?? 0))),
+                .init(key: "nextRetryInSeconds", value: live?.nextRetryInSeconds.map { .number(String(Int($0))) } ?? .null),
+                .init(key: "failing", value: .bool(live?.failing ?? false)),
+                .init(key: "delivered", value: .number(String(live?.delivered ?? 0))),
+                .init(key: "lastSuccessAt", value: live?.lastSuccessAt.map { .string($0.rfc3339) } ?? .null),
+                .init(key: "lastErrorAt", value: live?.lastErrorAt.map { .string($0.rfc3339) } ?? .null),
+                .init(key: "lastError", value: live?.lastError.map { .string($0) } ?? .null),
+            ])))
+        }
+        if json {
+            var o = JSONObject([
+                .init(key: "running", value: .bool(running)), .init(key: "dataDir", value: .string(c.dataDir)),
+                .init(key: "lastSeq", value: .number(String(lastSeq))),
+                .init(key: "logBytes", value: .number(String(logBytes))),
+                .init(key: "segments", value: .number(String(segments.count + 1))),
+            ])
+            if let snapshot {
+                o.set("pid", .number(String(snapshot.pid)))
+                o.set("startedAt", .string(snapshot.startedAt.rfc3339))
+                o.set("updatedAt", .string(snapshot.updatedAt.rfc3339))
+                o.set("endpoints", snapshot.json["endpoints"] ?? .array([]))
+            }
+            o.set("sinks", .array(sinks))
+            print(JSONWriter.string(.object(o)))
+        } else {
+            if let snapshot {
+                print(running
+                    ? "spp-hookd is running (pid \(snapshot.pid), since \(snapshot.startedAt.rfc3339); status of \(snapshot.updatedAt.rfc3339))"
+                    : "spp-hookd is not running (last status written \(snapshot.updatedAt.rfc3339) by pid \(snapshot.pid))")
+                print("listening on \(snapshot.listen.joined(separator: ", "))" + (snapshot.admin.map { "; admin on \($0)" } ?? ""))
+            } else {
+                print("spp-hookd has not run with this data directory (no status.json in \(c.dataDir))")
+            }
+            print("event log: \(c.dataDir)/events.jsonl, last seq \(lastSeq), \(Self.bytes(logBytes)) in \(segments.count + 1) segment(s)")
+            if let snapshot, !snapshot.endpoints.isEmpty {
+                print("endpoints (since start):")
+                for e in snapshot.endpoints {
+                    let name = e.name.padded(16), received = String(e.received).padded(7), stored = String(e.stored).padded(7)
+                    let duplicates = String(e.duplicates).padded(5), rejected = String(e.rejected).padded(5)
+                    let last = e.lastStoredAt.map { "  last stored \($0.rfc3339)" } ?? ""
+                    print("  \(name) received \(received) stored \(stored) duplicates \(duplicates) rejected \(rejected) failed \(e.failed)\(last)")
+                }
+            }
+            print(c.sinks.isEmpty ? "sinks: none configured" : "sinks:")
+            for line in sinkLines { print(line) }
+        }
+        if !running { throw ExitCode(3) }
+    }
+
+    /// The seq of the last complete line in the newest non-empty segment.
+    static func lastSeq(in dir: LogDirectory) -> UInt64 {
+        var follower = LogFollower(dataDir: dir.directory)
+        return follower.last(1, where: { EventLogLine($0[...]) != nil }).first.flatMap { EventLogLine($0[...])?.seq } ?? 0
+    }
+
+    static func bytes(_ n: Int64) -> String {
+        n < 10 * 1024 ? "\(n) B" : n < 10 << 20 ? "\(n >> 10) KiB" : "\(n >> 20) MiB"
+    }
+}
