@@ -5,7 +5,7 @@ SYSTEM_PACKAGES := libssl-dev libsystemd-dev pkg-config
 TEST_PACKAGES := openssl systemd python3
 BENCH_PACKAGES := wrk nginx-light webhook
 
-.PHONY: all deps install-packages build release run test bench install clean
+.PHONY: all deps install-packages build release run test fuzz bench install clean
 
 all: build
 
@@ -40,6 +40,13 @@ test: deps
 		|| $(MAKE) --no-print-directory install-packages PACKAGES=python3-prometheus-client
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	@$(MAKE) --no-print-directory fuzz
+
+# libFuzzer (with AddressSanitizer) on the HTTP request parser and the JSON/body parsers,
+# for FUZZ_SECONDS from the committed corpus in Tests/Fuzz/corpus; a crash fails the run.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 
 # nginx `return 204`, adnanh/webhook and spp-hookd under the same wrk load, side by side.
 bench: deps
@@ -55,4 +62,4 @@ install: release
 	MANPAGE=.build/man/spp-hookd.1 PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) bash scripts/install.sh .build/release/spp-hookd
 
 clean:
-	rm -rf .build spp-data bench-out
+	rm -rf .build .build-fuzz spp-data bench-out

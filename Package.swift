@@ -62,7 +62,15 @@ let package = Package(
         ),
         // Test support shared by both test targets (the llhttp corpus).
         .target(name: "SPPHookTesting", path: "Tests/SPPHookTesting", exclude: ["Fixtures"]),
-        .testTarget(name: "SPPHookCoreTests", dependencies: ["SPPHookCore", "SPPHookTesting"]),
+        // The fuzzer's properties (parser chunking invariance, JSON round trips), shared with the
+        // unit test that replays the committed corpus.
+        .target(name: "FuzzChecks", dependencies: ["SPPHookCore"], path: "Tests/FuzzChecks"),
+        // libFuzzer target: `make fuzz` (-sanitize=fuzzer,address -DFUZZING); else a corpus replayer.
+        .executableTarget(
+            name: "spp-hookd-fuzz", dependencies: ["FuzzChecks"], path: "Tests/Fuzz", exclude: ["corpus"],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        .testTarget(name: "SPPHookCoreTests", dependencies: ["SPPHookCore", "SPPHookTesting", "FuzzChecks"]),
         .testTarget(
             name: "SPPHookdTests",
             dependencies: [
@@ -74,6 +82,6 @@ let package = Package(
     ]
 )
 
-for target in package.targets where target.type != .system && target.name != "CShims" {
+for target in package.targets where target.type != .system && target.name != "CShims" && target.name != "spp-hookd-fuzz" {
     target.swiftSettings = (target.swiftSettings ?? []) + upcoming
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+import FuzzChecks
 import SPPHookCore
 import Testing
 

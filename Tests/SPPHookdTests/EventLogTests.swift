@@ -10,11 +10,7 @@ import Testing
 @Suite("Event log: durability, group commit, dedup, recovery")
 struct EventLogTests {
     let dir = TemporaryDirectory()
-    var logger: Logger {
-        var l = Logger(label: "test")
-        l.logLevel = .critical
-        return l
-    }
+    let logger = Logger.quiet
 
     func open(_ clock: ManualClock, window: Int = 86400) throws -> (EventLog, FaultyFile) {
         try FileManager.default.createDirectory(atPath: dir.file("data"), withIntermediateDirectories: true)

@@ -9,11 +9,7 @@ import Testing
 @Suite("Event log rotation and retention")
 struct LogRotationTests {
     let dir = TemporaryDirectory()
-    var logger: Logger {
-        var l = Logger(label: "test")
-        l.logLevel = .critical
-        return l
-    }
+    let logger = Logger.quiet
 
     func open(_ clock: ManualClock, maxBytes: Int64? = 4096, keepFiles: Int? = nil) throws -> EventLog {
         try EventLog(directory: dir.file("data"), dedupWindowSeconds: 86400,

@@ -33,6 +33,8 @@ public struct HTTPRequestParser: Sendable {
     private var readIndex = 0
     /// Where the search for the next LF resumes, so byte-at-a-time input stays linear.
     private var scanIndex = 0
+    /// Where `nextLine` found the byte it failed on (the prefix before it is checked first).
+    private var lineErrorIndex = 0
     private var state: State = .requestLine
     private var headBytes = 0
     private var emptyLinesBeforeRequest = 0
@@ -89,7 +91,16 @@ public struct HTTPRequestParser: Sendable {
         while true {
             switch state {
             case .requestLine:
-                guard let line = try nextLine(limit: limits.maxRequestLineBytes, tooLong: .requestLineTooLong) else {
+                let found: ArraySlice<UInt8>?
+                do {
+                    found = try nextLine(limit: limits.maxRequestLineBytes, tooLong: .requestLineTooLong)
+                } catch {
+                    // What came before the bad byte is judged first, as it would have been
+                    // had it arrived in an earlier read: the outcome never depends on chunking.
+                    try checkPartialRequestLine(upTo: lineErrorIndex)
+                    throw error
+                }
+                guard let line = found else {
                     try checkPartialRequestLine()
                     return nil
                 }
@@ -105,7 +116,14 @@ public struct HTTPRequestParser: Sendable {
 
             case .headers:
                 let remaining = limits.maxHeaderBytes - headBytes
-                guard let line = try nextLine(limit: remaining, tooLong: .headerSectionTooLarge) else {
+                let found: ArraySlice<UInt8>?
+                do {
+                    found = try nextLine(limit: remaining, tooLong: .headerSectionTooLarge)
+                } catch {
+                    try checkPartialField(upTo: lineErrorIndex)
+                    throw error
+                }
+                guard let line = found else {
                     try checkPartialField()
                     return nil
                 }
@@ -212,11 +230,13 @@ public struct HTTPRequestParser: Sendable {
     /// Bare LF and bare CR are errors; a line longer than `limit` throws `tooLong`.
     private mutating func nextLine(limit: Int, tooLong: HTTPParseError) throws(HTTPParseError) -> ArraySlice<UInt8>? {
         if scanIndex < readIndex { scanIndex = readIndex }
+        lineErrorIndex = buffer.count
         var i = scanIndex
         let end = buffer.count
         while i < end {
             let c = buffer[i]
             if c == 0x0A {
+                lineErrorIndex = i
                 guard i > readIndex, buffer[i - 1] == 0x0D else { throw .invalidLineEnding }
                 let line = buffer[readIndex..<(i - 1)]
                 if line.count > limit { throw tooLong }
@@ -228,25 +248,36 @@ public struct HTTPRequestParser: Sendable {
                 // A CR must be followed by LF; when it is the last byte so far, look at it
                 // again once more input arrives.
                 guard i + 1 < end else { break }
+                lineErrorIndex = i + 1
                 if buffer[i + 1] != 0x0A { throw .invalidLineEnding }
             }
             i += 1
+            // Too long as soon as the byte that makes it so is seen (allowing for a CR that
+            // may end the line), before anything later in the buffer is looked at.
+            if i - readIndex > limit + 1 {
+                lineErrorIndex = i
+                throw tooLong
+            }
         }
         scanIndex = i
-        // Allow for the CR that may already be buffered.
-        if end - readIndex > limit + 1 { throw tooLong }
         return nil
     }
 
     private func parseRequestLine(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> (String, String, Int) {
-        guard let sp1 = line.firstIndex(of: 0x20) else { throw .invalidRequestLine }
+        guard let sp1 = line.firstIndex(of: 0x20) else {
+            // As the partial check judges it: a method with a non-token byte is a bad method.
+            throw line.allSatisfy(HTTPSyntax.isTokenChar) ? .invalidRequestLine : .invalidMethod
+        }
         let method = line[line.startIndex..<sp1]
         guard !method.isEmpty, method.allSatisfy(HTTPSyntax.isTokenChar) else { throw .invalidMethod }
         guard HTTPMethod.isKnown(method) else { throw .unknownMethod }
         let rest = line[(sp1 + 1)...]
-        guard let sp2 = rest.firstIndex(of: 0x20) else { throw .invalidRequestLine }
-        let target = rest[rest.startIndex..<sp2]
-        guard !target.isEmpty, target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw .invalidTarget }
+        // The same order as the partial check: target bytes, then the second space.
+        let sp2 = rest.firstIndex(of: 0x20)
+        let target = rest[rest.startIndex..<(sp2 ?? rest.endIndex)]
+        guard target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw .invalidTarget }
+        guard let sp2 else { throw .invalidRequestLine }
+        guard !target.isEmpty else { throw .invalidTarget }
         let version = rest[(sp2 + 1)...]
         let minor = try parseVersion(version)
         let methodString = String(decoding: method, as: UTF8.self)
@@ -257,12 +288,29 @@ public struct HTTPRequestParser: Sendable {
 
     private func parseVersion(_ v: ArraySlice<UInt8>) throws(HTTPParseError) -> Int {
         let bytes = Array(v)
-        guard bytes.count == 8, bytes[0..<5] == Array("HTTP/".utf8)[...], bytes[6] == UInt8(ascii: "."),
-            HTTPSyntax.isDigit(bytes[5]), HTTPSyntax.isDigit(bytes[7])
-        else { throw .invalidVersion }
-        guard bytes[5] == UInt8(ascii: "1") else { throw .unsupportedVersion }
-        guard bytes[7] <= UInt8(ascii: "1") else { throw .unsupportedVersion }
+        try checkVersion(bytes, complete: true)
         return Int(bytes[7] - UInt8(ascii: "0"))
+    }
+
+    /// HTTP-version = "HTTP/" DIGIT "." DIGIT, judged in one order for partial and complete
+    /// lines, so the answer never depends on how the bytes were split: syntax of the first 8
+    /// bytes, then support (HTTP/1.0 and 1.1 only), then length.
+    private func checkVersion(_ bytes: [UInt8], complete: Bool) throws(HTTPParseError) {
+        let prefix = Array("HTTP/".utf8)
+        for (k, c) in bytes.prefix(8).enumerated() {
+            let ok = switch k {
+            case 0..<5: c == prefix[k]
+            case 5, 7: HTTPSyntax.isDigit(c)
+            default: c == UInt8(ascii: ".")
+            }
+            if !ok { throw .invalidVersion }
+        }
+        guard bytes.count >= 8 else {
+            if complete { throw .invalidVersion }
+            return
+        }
+        if bytes[5] != UInt8(ascii: "1") || bytes[7] > UInt8(ascii: "1") { throw .unsupportedVersion }
+        if bytes.count > 8 { throw .invalidVersion }
     }
 
     /// RFC 9112 §3.2: origin-form, absolute-form, authority-form (CONNECT) or asterisk-form.
@@ -285,8 +333,24 @@ public struct HTTPRequestParser: Sendable {
         while start < end, line[start] == 0x20 || line[start] == 0x09 { start += 1 }
         while end > start, line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
         let value = line[start..<end]
-        guard value.allSatisfy(HTTPSyntax.isFieldValueChar) else { throw .invalidHeaderValue }
-        return (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+        let nameString = String(decoding: name, as: UTF8.self)
+        if let error = Self.firstValueError(value, contentLength: asciiCaseInsensitiveEquals(nameString, "content-length")) {
+            throw error
+        }
+        return (nameString, String(decoding: value, as: UTF8.self))
+    }
+
+    /// The first bad byte of a field value (or of its start, up to a CR, for a partial
+    /// line), scanning left to right so that a split never changes which error is seen.
+    private static func firstValueError(_ value: some Collection<UInt8>, contentLength: Bool) -> HTTPParseError? {
+        for c in value {
+            if c == 0x0D { return nil }
+            if !HTTPSyntax.isFieldValueChar(c) { return .invalidHeaderValue }
+            if contentLength && !(HTTPSyntax.isDigit(c) || c == 0x20 || c == 0x09 || c == UInt8(ascii: ",")) {
+                return .invalidContentLength
+            }
+        }
+        return nil
     }
 
     private func makeHead() throws(HTTPParseError) -> HTTPRequestHead {
@@ -365,9 +429,9 @@ public struct HTTPRequestParser: Sendable {
 
     /// Validates the start of an incomplete request line (at most its first 64 bytes, so
     /// repeated calls stay cheap): a bad method or version fails without waiting for CRLF.
-    private func checkPartialRequestLine() throws(HTTPParseError) {
-        let partial = buffer[readIndex..<min(buffer.count, readIndex + 64)]
-        if partial.first == 0x0D { return }  // an empty line in progress
+    private func checkPartialRequestLine(upTo end: Int? = nil) throws(HTTPParseError) {
+        // Up to a CR: whether the line ends there is for the whole line to decide.
+        let partial = buffer[readIndex..<min(end ?? buffer.count, readIndex + 64)].prefix(while: { $0 != 0x0D })
         guard let sp1 = partial.firstIndex(of: 0x20) else {
             if !partial.allSatisfy(HTTPSyntax.isTokenChar) { throw .invalidMethod }
             return
@@ -375,28 +439,20 @@ public struct HTTPRequestParser: Sendable {
         let method = partial[partial.startIndex..<sp1]
         guard !method.isEmpty, method.allSatisfy(HTTPSyntax.isTokenChar) else { throw .invalidMethod }
         guard HTTPMethod.isKnown(method) else { throw .unknownMethod }
-        guard let sp2 = partial[(sp1 + 1)...].firstIndex(of: 0x20) else { return }
-        let version = partial[(sp2 + 1)...].prefix(while: { $0 != 0x0D })
-        let expected = Array("HTTP/1.".utf8)
-        for (k, c) in version.enumerated() {
-            if k < expected.count {
-                if c != expected[k] {
-                    let isHTTP = k >= 5 && version.prefix(5).elementsEqual("HTTP/".utf8)
-                    throw isHTTP && HTTPSyntax.isDigit(c) ? .unsupportedVersion : .invalidVersion
-                }
-            } else if k == expected.count {
-                if !HTTPSyntax.isDigit(c) { throw .invalidVersion }
-                if c > UInt8(ascii: "1") { throw .unsupportedVersion }
-            } else {
-                throw .invalidVersion
-            }
-        }
+        let sp2 = partial[(sp1 + 1)...].firstIndex(of: 0x20)
+        let target = partial[(sp1 + 1)..<(sp2 ?? partial.endIndex)].prefix(while: { $0 != 0x0D })
+        guard target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw .invalidTarget }
+        guard let sp2 else { return }
+        if target.isEmpty { throw .invalidTarget }
+        // The same rule as for a complete line: the first 8 bytes must read "HTTP/" DIGIT "."
+        // DIGIT; once they do, an unsupported version is refused, and a 9th byte is malformed.
+        try checkVersion(Array(partial[(sp2 + 1)...]), complete: false)
     }
 
     /// Validates the start of an incomplete field line: whitespace first (obs-fold) or a
     /// non-token name fails without waiting for CRLF.
-    private func checkPartialField() throws(HTTPParseError) {
-        let partial = buffer[readIndex..<min(buffer.count, readIndex + 64)]
+    private func checkPartialField(upTo end: Int? = nil) throws(HTTPParseError) {
+        let partial = buffer[readIndex..<min(end ?? buffer.count, readIndex + 64)]
         guard let first = partial.first else { return }
         if first == 0x20 || first == 0x09 { throw .obsoleteLineFolding }
         let name = partial.prefix(while: { $0 != UInt8(ascii: ":") })
@@ -406,13 +462,10 @@ public struct HTTPRequestParser: Sendable {
             if !HTTPSyntax.isTokenChar(c) { throw .invalidHeaderName }
         }
         if name.count < partial.count {  // the colon has arrived
+            if name.isEmpty { throw .invalidHeaderName }
             let valueSoFar = partial[(partial.startIndex + name.count + 1)...]
-            if !valueSoFar.allSatisfy({ HTTPSyntax.isFieldValueChar($0) || $0 == 0x0D }) { throw .invalidHeaderValue }
-            if name.count >= 14, asciiCaseInsensitiveEquals(String(decoding: name, as: UTF8.self), "content-length"),
-                !valueSoFar.allSatisfy({ HTTPSyntax.isDigit($0) || $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == UInt8(ascii: ",") })
-            {
-                throw .invalidContentLength
-            }
+            let isLength = name.count == 14 && asciiCaseInsensitiveEquals(String(decoding: name, as: UTF8.self), "content-length")
+            if let error = Self.firstValueError(valueSoFar, contentLength: isLength) { throw error }
         }
     }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 import Glibc
+import Logging
 import SPPHookCore
 import SPPHookServer
 import Synchronization
@@ -54,4 +55,13 @@ final class ManualClock: WallClock {
     init(_ ms: Int64 = 1_795_450_870_000) { self.ms = Mutex(ms) }
     func now() -> Timestamp { Timestamp(millisecondsSinceEpoch: ms.withLock { $0 }) }
     func advance(seconds: Int64) { ms.withLock { $0 += seconds * 1000 } }
+}
+
+extension Logger {
+    /// A logger for in-process tests: only critical messages.
+    static var quiet: Logger {
+        var l = Logger(label: "test")
+        l.logLevel = .critical
+        return l
+    }
 }

@@ -1,21 +1,21 @@
 // SPDX-License-Identifier: MIT
-import SPPHookCore
+public import SPPHookCore
 
 /// Drives a parser over input split into chunks, the way a socket hands it over, and
 /// records what came out. Modeled on NIO's ByteToMessageDecoderVerifier: the same input
 /// must give the same result whole, byte by byte, and split at every index.
-struct ParseOutcome: Equatable, CustomStringConvertible {
-    var requests: [HTTPRequest] = []
-    var heads = 0
-    var error: HTTPParseError?
+public struct ParseOutcome: Equatable, CustomStringConvertible {
+    public var requests: [HTTPRequest] = []
+    public var heads = 0
+    public var error: HTTPParseError?
 
-    var description: String {
+    public var description: String {
         "\(requests.count) request(s) \(requests.map { "\($0.head.method) \($0.head.target) [\($0.body.count)B]" }), error: \(error.map { "\($0)" } ?? "none")"
     }
 }
 
-enum ParserHarness {
-    static func run(_ chunks: [[UInt8]], limits: HTTPParserLimits = HTTPParserLimits()) -> ParseOutcome {
+public enum ParserHarness {
+    public static func run(_ chunks: [[UInt8]], limits: HTTPParserLimits = HTTPParserLimits()) -> ParseOutcome {
         var parser = HTTPRequestParser(limits: limits)
         var outcome = ParseOutcome()
         for chunk in chunks {
@@ -38,20 +38,20 @@ enum ParserHarness {
         return outcome
     }
 
-    static func whole(_ bytes: [UInt8], limits: HTTPParserLimits = HTTPParserLimits()) -> ParseOutcome {
+    public static func whole(_ bytes: [UInt8], limits: HTTPParserLimits = HTTPParserLimits()) -> ParseOutcome {
         run([bytes], limits: limits)
     }
 
-    static func byteAtATime(_ bytes: [UInt8], limits: HTTPParserLimits = HTTPParserLimits()) -> ParseOutcome {
+    public static func byteAtATime(_ bytes: [UInt8], limits: HTTPParserLimits = HTTPParserLimits()) -> ParseOutcome {
         run(bytes.map { [$0] }, limits: limits)
     }
 
     /// Every two-way split of the input.
-    static func everySplit(_ bytes: [UInt8], limits: HTTPParserLimits = HTTPParserLimits()) -> [(Int, ParseOutcome)] {
+    public static func everySplit(_ bytes: [UInt8], limits: HTTPParserLimits = HTTPParserLimits()) -> [(Int, ParseOutcome)] {
         (0...bytes.count).map { i in (i, run([Array(bytes[..<i]), Array(bytes[i...])], limits: limits)) }
     }
 }
 
 extension String {
-    var bytes: [UInt8] { Array(utf8) }
+    public var bytes: [UInt8] { Array(utf8) }
 }
