@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PREFIX ?= /usr/local
 SYSTEM_PACKAGES := libssl-dev libsystemd-dev pkg-config
-TEST_PACKAGES := openssl systemd python3
+TEST_PACKAGES := openssl systemd python3 slowhttptest
 BENCH_PACKAGES := wrk nginx-light webhook
 
 .PHONY: all deps install-packages build release run test fuzz bench install clean

@@ -3,6 +3,7 @@ import Dispatch
 import Glibc
 import Logging
 import SPPHookCore
+import Synchronization
 
 /// One client connection: a Dispatch read source feeding the push parser, one request in
 /// flight at a time (pipelined requests wait in the parser's buffer, so responses keep
@@ -34,7 +35,14 @@ final class Connection: @unchecked Sendable {
     private let timeouts: ConnectionTimeouts
     private let logger: Logger
     private let onClose: @Sendable () -> Void
-    private var phase = Phase.idle
+    private var phase = Phase.idle {
+        didSet { idleSince.store(phase == .idle && !isFirstRequest ? monotonicNanoseconds() : 0, ordering: .relaxed) }
+    }
+    /// When an idle keep-alive connection last finished a request (monotonic ns), else 0:
+    /// read by the server, at the connection limit, to pick the connection to give up.
+    let idleSince = Atomic<Int64>(0)
+    /// Chosen for eviction already (so it is not chosen twice).
+    let evicting = Atomic(false)
     private var output: [UInt8] = []
     private var outputOffset = 0
     private var closeAfterWrite = false
@@ -77,6 +85,17 @@ final class Connection: @unchecked Sendable {
         arm(timeouts.header)
         timer.resume()
         readSource.resume()
+    }
+
+    /// At the connection limit, the server makes room by closing the keep-alive connection
+    /// idle the longest; it closes only if it is still idle by the time this runs.
+    func evictIfIdle() {
+        if phase == .idle && !isFirstRequest {
+            logger.debug("closed an idle keep-alive connection to make room for a new one")
+            close()
+        } else {
+            evicting.store(false, ordering: .relaxed)  // busy again: a candidate another time
+        }
     }
 
     /// Graceful shutdown: close when idle, or right after the response in flight.

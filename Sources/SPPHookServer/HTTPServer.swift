@@ -8,8 +8,9 @@ import Synchronization
 /// Accepts connections on listening sockets (bound from config or passed by systemd, TCP
 /// or unix) and runs each as a ``Connection``.
 ///
-/// Over `maxConnections`, a new connection gets an immediate 503 and is closed: a flood
-/// costs one accept and one write, never a hang.
+/// At `maxConnections`, the keep-alive connection idle the longest is closed to make room;
+/// when none is idle, a new connection gets an immediate 503 and is closed: a flood costs
+/// one accept and one write, never a hang.
 ///
 /// `@unchecked Sendable`: the dispatch source is a thread-safe object and every other
 /// mutable state sits behind a `Mutex`.
@@ -94,8 +95,14 @@ public final class HTTPServer: @unchecked Sendable {
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             let current = settings.withLock { $0 }
-            let full = connections.withLock { $0.count >= current.maxConnections }
-            if full {
+            let (full, victim) = connections.withLock { c -> (Bool, Connection?) in
+                guard c.count >= current.maxConnections else { return (false, nil) }
+                return (true, Self.longestIdle(c.values))
+            }
+            if let victim {
+                // An idle keep-alive flood must not lock out clients with work to do.
+                victim.queue.async { victim.evictIfIdle() }
+            } else if full {
                 _ = try? Socket.send(fd, Self.overloaded, from: 0)
                 Glibc.close(fd)
                 logger.warning("connection limit reached; answered 503", metadata: ["limit": "\(current.maxConnections)"])
@@ -113,6 +120,22 @@ public final class HTTPServer: @unchecked Sendable {
             connections.withLock { $0[id] = connection }
             queue.async { connection.start() }
         }
+    }
+
+    /// The keep-alive connection idle the longest that is not being evicted already (and
+    /// marks it), or nil when every connection is busy or new.
+    private static func longestIdle(_ connections: some Collection<Connection>) -> Connection? {
+        var best: Connection?
+        var bestSince = Int64.max
+        for c in connections {
+            let since = c.idleSince.load(ordering: .relaxed)
+            if since != 0 && since < bestSince && !c.evicting.load(ordering: .relaxed) {
+                best = c
+                bestSince = since
+            }
+        }
+        best?.evicting.store(true, ordering: .relaxed)
+        return best
     }
 
     /// Stops accepting, lets in-flight requests finish, and closes idle connections.
