@@ -25,6 +25,7 @@ final class Connection: @unchecked Sendable {
 
     let fd: Int32
     let queue: DispatchQueue
+    private let transport: any ConnectionTransport
     private let readSource: any DispatchSourceRead
     private let writeSource: any DispatchSourceWrite
     private let timer: any DispatchSourceTimer
@@ -52,10 +53,11 @@ final class Connection: @unchecked Sendable {
     private var isFirstRequest = true
 
     init(
-        fd: Int32, queue: DispatchQueue, limits: HTTPParserLimits, timeouts: ConnectionTimeouts,
-        handler: any HTTPRequestHandler, logger: Logger, onClose: @escaping @Sendable () -> Void
+        fd: Int32, transport: any ConnectionTransport, queue: DispatchQueue, limits: HTTPParserLimits,
+        timeouts: ConnectionTimeouts, handler: any HTTPRequestHandler, logger: Logger, onClose: @escaping @Sendable () -> Void
     ) {
         self.fd = fd
+        self.transport = transport
         self.queue = queue
         self.parser = HTTPRequestParser(limits: limits)
         self.handler = handler
@@ -115,9 +117,13 @@ final class Connection: @unchecked Sendable {
         var failed = false
         withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 8) { buffer in
             do {
-                count = try Socket.read(fd, into: buffer)
+                count = try transport.read(into: buffer)
                 if let n = count, n > 0, phase != .lingering {
                     parser.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                }
+                // TLS may hold decrypted bytes the socket will not signal again: take them now.
+                while count.map({ $0 > 0 }) == true, transport.hasBufferedInput, let more = try transport.read(into: buffer), more > 0 {
+                    if phase != .lingering { parser.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<more])) }
                 }
             } catch {
                 failed = true
@@ -228,7 +234,7 @@ final class Connection: @unchecked Sendable {
             let sent: Int?
             do {
                 let offset = outputOffset
-                sent = try Socket.send(fd, output, from: offset)
+                sent = try transport.send(output, from: offset)
             } catch {
                 return close()
             }
@@ -255,7 +261,7 @@ final class Connection: @unchecked Sendable {
     }
 
     private func linger() {
-        shutdown(fd, Int32(SHUT_WR))
+        transport.shutdownWrite()
         if peerClosed { return close() }
         phase = .lingering
         arm(timeouts.linger)

@@ -83,7 +83,8 @@ public final class Daemon: Sendable {
         let addresses = fds.map { Socket.describe($0) }
         let handler = WebhookHandler(endpoints: endpoints, classifier: config.classifier, log: log,
             counters: Counters(metrics: metrics), clock: clock, logger: logger)
-        let server = HTTPServer(listenFDs: fds, handler: handler, settings: HTTPServer.Settings(config.limits), logger: logger)
+        let tls = try config.tls.map { settings throws(StartError) in try Self.loadTLS(settings, secrets: secrets) }
+        let server = HTTPServer(listenFDs: fds, handler: handler, settings: HTTPServer.Settings(config.limits, tls: tls), logger: logger)
         server.start()
         let adminServer = adminFD.map { fd in
             HTTPServer(listenFDs: [fd], handler: Self.adminHandler(server: server, log: log, fanout: fanout, metrics: metrics,
@@ -136,9 +137,14 @@ public final class Daemon: Sendable {
         if new.dedupWindowSeconds != old.dedupWindowSeconds {
             throw StartError(description: "dedupWindowSeconds: changing it needs a restart (running: \(old.dedupWindowSeconds))")
         }
+        if (new.tls == nil) != (old.tls == nil) {
+            throw StartError(description: "tls: turning HTTPS on or off needs a restart")
+        }
         let endpoints = try Self.resolveEndpoints(new, secrets: secrets, logger: logger)
+        // Certificates are read again even when the paths are unchanged: renewed files apply.
+        let tls = try new.tls.map { settings throws(StartError) in try Self.loadTLS(settings, secrets: secrets) }
         handler.update(endpoints: endpoints, classifier: new.classifier)
-        server.update(HTTPServer.Settings(new.limits))
+        server.update(HTTPServer.Settings(new.limits, tls: tls))
         running.withLock { $0 = new }
     }
 
@@ -256,6 +262,26 @@ public final class Daemon: Sendable {
         let statuses = fanout.runners.map(\.status)
         let delivered = statuses.map(\.delivered).reduce(0, +)
         return counters.summary + ", delivered \(delivered), failing sinks \(statuses.filter(\.failing).count)"
+    }
+
+    /// Loads the listener's certificate and key (`credential:NAME` is a file in systemd's
+    /// credentials directory).
+    static func loadTLS(_ settings: DaemonConfig.TLSSettings, secrets: SecretResolver) throws(StartError) -> TLSServerContext {
+        func path(_ value: String, _ key: String) throws(StartError) -> String {
+            guard value.hasPrefix("credential:") else { return value }
+            guard let dir = secrets.environment["CREDENTIALS_DIRECTORY"] else {
+                throw StartError(description: "tls.\(key): CREDENTIALS_DIRECTORY is not set (no LoadCredential=)")
+            }
+            return dir + "/" + value.dropFirst("credential:".count)
+        }
+        do {
+            return try TLSServerContext(
+                certificate: path(settings.certificate, "certificate"), privateKey: path(settings.privateKey, "privateKey"))
+        } catch let error as TLSServerContext.Failure {
+            throw StartError(description: "tls: \(error)")
+        } catch {
+            throw StartError(description: "tls: \(error)")
+        }
     }
 
     /// Resolves every endpoint's token references. An unset `env:` variable is skipped with a

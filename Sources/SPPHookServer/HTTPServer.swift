@@ -19,15 +19,19 @@ public final class HTTPServer: @unchecked Sendable {
         public var parserLimits: HTTPParserLimits
         public var timeouts: ConnectionTimeouts
         public var maxConnections: Int
+        /// TLS for every connection accepted from now on (nil: plain HTTP).
+        public var tls: TLSServerContext?
 
-        public init(parserLimits: HTTPParserLimits, timeouts: ConnectionTimeouts, maxConnections: Int) {
+        public init(parserLimits: HTTPParserLimits, timeouts: ConnectionTimeouts, maxConnections: Int, tls: TLSServerContext? = nil) {
             self.parserLimits = parserLimits
             self.timeouts = timeouts
             self.maxConnections = maxConnections
+            self.tls = tls
         }
 
-        public init(_ limits: DaemonConfig.Limits) {
-            self.init(parserLimits: limits.parserLimits, timeouts: ConnectionTimeouts(limits), maxConnections: limits.maxConnections)
+        public init(_ limits: DaemonConfig.Limits, tls: TLSServerContext? = nil) {
+            self.init(parserLimits: limits.parserLimits, timeouts: ConnectionTimeouts(limits), maxConnections: limits.maxConnections,
+                tls: tls)
         }
     }
 
@@ -103,15 +107,27 @@ public final class HTTPServer: @unchecked Sendable {
                 // An idle keep-alive flood must not lock out clients with work to do.
                 victim.queue.async { victim.evictIfIdle() }
             } else if full {
-                _ = try? Socket.send(fd, Self.overloaded, from: 0)
+                // Plain text would be garbage to a TLS client: it just sees the close.
+                if current.tls == nil { _ = try? Socket.send(fd, Self.overloaded, from: 0) }
                 Glibc.close(fd)
                 logger.warning("connection limit reached; answered 503", metadata: ["limit": "\(current.maxConnections)"])
                 continue
             }
             let queue = DispatchQueue(label: "spp-hookd.connection", target: connectionQueue)
             let box = Mutex<ObjectIdentifier?>(nil)
+            let transport: any ConnectionTransport
+            if let tls = current.tls {
+                guard let t = tls.makeTransport(fd: fd) else {
+                    Glibc.close(fd)
+                    logger.error("cannot start a TLS session (SSL_new failed)")
+                    continue
+                }
+                transport = t
+            } else {
+                transport = PlainTransport(fd: fd)
+            }
             let connection = Connection(
-                fd: fd, queue: queue, limits: current.parserLimits, timeouts: current.timeouts, handler: handler, logger: logger,
+                fd: fd, transport: transport, queue: queue, limits: current.parserLimits, timeouts: current.timeouts, handler: handler, logger: logger,
                 onClose: { [self] in
                     if let id = box.withLock({ $0 }) { _ = connections.withLock { $0.removeValue(forKey: id) } }
                 })

@@ -73,6 +73,7 @@ struct Serve: ParsableCommand {
             "config": "\(loaded.source)",
             "endpoints": "\(loaded.config.endpoints.map(\.path).joined(separator: ","))",
             "socketActivated": "\(daemon.socketActivated)", "admin": "\(daemon.adminAddress ?? "off")",
+            "tls": "\(loaded.config.tls == nil ? "off" : "on")",
         ])
         let reporter = StatusReporter(daemon: daemon, notifier: notifier, logger: logger)
         notifier.notify("READY=1\nSTATUS=\(daemon.statusLine)")

@@ -73,6 +73,10 @@ struct ConfigTests {
         (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"admin":true}"#, "admin", "must be an object"),
         (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"admin":{"listen":"9101"}}"#, "admin.listen", "host:port"),
         (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"admin":{"port":9101}}"#, "admin.port", "unknown key"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"tls":"/etc/cert.pem"}"#, "tls", "must be an object"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"tls":{"certificate":"/c.pem"}}"#, "tls.privateKey", "required"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"tls":{"certificate":"","privateKey":"/k"}}"#, "tls.certificate", "empty"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"tls":{"cert":"/c","privateKey":"/k"}}"#, "tls.cert", "unknown key"),
     ])
     func rejectsNamingTheKey(_ json: String, _ path: String, _ fragment: String) {
         do {

@@ -14,7 +14,7 @@ public enum ConfigDecoder {
         }
         guard case .object(let o) = root else { throw ConfigError("", "the top level must be a JSON object") }
         try allowKeys(o, ["listen", "dataDir", "endpoints", "classify", "limits", "dedupWindowSeconds", "sinks", "api",
-            "log", "admin"], at: "")
+            "log", "admin", "tls"], at: "")
 
         let listenText = try string(o["listen"], "listen", default: "127.0.0.1:8080")
         guard let listen = DaemonConfig.ListenAddress(parsing: listenText) else {
@@ -39,6 +39,7 @@ public enum ConfigDecoder {
         config.api = api
         config.log = try decodeLogSettings(o["log"])
         config.admin = try decodeAdmin(o["admin"])
+        config.tls = try decodeTLS(o["tls"])
         return config
     }
 
@@ -128,6 +129,19 @@ public enum ConfigDecoder {
         if o["keepFiles"] != nil { settings.keepFiles = try int(o["keepFiles"], "log.keepFiles", default: 0, range: 0...1_000_000) }
         if o["keepDays"] != nil { settings.keepDays = try int(o["keepDays"], "log.keepDays", default: 0, range: 0...36_500) }
         return settings
+    }
+
+    static func decodeTLS(_ value: JSONValue?) throws(ConfigError) -> DaemonConfig.TLSSettings? {
+        guard let value else { return nil }
+        guard case .object(let o) = value else {
+            throw ConfigError("tls", "must be an object: {\"certificate\": \"/path/fullchain.pem\", \"privateKey\": \"/path/key.pem\"}")
+        }
+        try allowKeys(o, ["certificate", "privateKey"], at: "tls")
+        let certificate = try string(o["certificate"], "tls.certificate", default: nil)
+        let key = try string(o["privateKey"], "tls.privateKey", default: nil)
+        guard !certificate.isEmpty else { throw ConfigError("tls.certificate", "must not be empty") }
+        guard !key.isEmpty else { throw ConfigError("tls.privateKey", "must not be empty") }
+        return DaemonConfig.TLSSettings(certificate: certificate, privateKey: key)
     }
 
     static func decodeAdmin(_ value: JSONValue?) throws(ConfigError) -> DaemonConfig.AdminSettings? {

@@ -82,6 +82,18 @@ public struct DaemonConfig: Sendable, Equatable {
         public static let defaultListen = ListenAddress(host: "127.0.0.1", port: 9101)
     }
 
+    /// HTTPS on the listener: PEM files, each a path or `credential:NAME` (a systemd
+    /// credential). Re-read on SIGHUP, so renewed certificates apply without a restart.
+    public struct TLSSettings: Sendable, Equatable {
+        public var certificate: String
+        public var privateKey: String
+
+        public init(certificate: String, privateKey: String) {
+            self.certificate = certificate
+            self.privateKey = privateKey
+        }
+    }
+
     public var listen: ListenAddress
     public var dataDir: String
     public var endpoints: [Endpoint]
@@ -93,6 +105,7 @@ public struct DaemonConfig: Sendable, Equatable {
     public var api: APIConfig?
     public var log = LogSettings()
     public var admin: AdminSettings?
+    public var tls: TLSSettings?
 
     public var classifier: EventClassifier { EventClassifier(overrides: classify) }
 }
