@@ -73,6 +73,13 @@ struct HTTPParserTests {
         Golden(name: "space in target", raw: "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", expect: [], error: .invalidVersion),
         Golden(name: "relative target", raw: "GET a/b HTTP/1.1\r\nHost: a\r\n\r\n", expect: [], error: .invalidTarget),
         Golden(name: "HTTP/0.9 request", raw: "GET /\r\n\r\n", expect: [], error: .invalidRequestLine),
+        Golden(name: "RTSP/1.0 with an RTSP method is answered, then closed",
+               raw: "ANNOUNCE /music RTSP/1.0\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", expect: [("ANNOUNCE", "/music", "")]),
+        Golden(name: "ICE/1.0 SOURCE", raw: "SOURCE /live ICE/1.0\r\nHost: a\r\n\r\n", expect: [("SOURCE", "/live", "")]),
+        Golden(name: "RTSP with an HTTP-only method", raw: "PUT /music RTSP/1.0\r\nHost: a\r\n\r\n", expect: [], error: .invalidMethod),
+        Golden(name: "ICE with another method", raw: "GET /live ICE/1.0\r\nHost: a\r\n\r\n", expect: [], error: .invalidMethod),
+        Golden(name: "an RTSP-only method over HTTP", raw: "DESCRIBE / HTTP/1.1\r\nHost: a\r\n\r\n", expect: [], error: .unknownMethod),
+        Golden(name: "RTSP/2.0", raw: "OPTIONS * RTSP/2.0\r\nHost: a\r\n\r\n", expect: [], error: .unsupportedVersion),
     ]
 
     static func check(_ outcome: ParseOutcome, _ g: Golden, _ how: String) {

@@ -279,38 +279,51 @@ public struct HTTPRequestParser: Sendable {
         guard let sp2 else { throw .invalidRequestLine }
         guard !target.isEmpty else { throw .invalidTarget }
         let version = rest[(sp2 + 1)...]
-        let minor = try parseVersion(version)
+        let (proto, minor) = try parseVersion(version)
         let methodString = String(decoding: method, as: UTF8.self)
+        // RTSP and ICE request lines (as llhttp takes them) are answered like HTTP/1.0 and
+        // closed; each protocol with its own methods only.
+        if !HTTPMethod.isAllowed(methodString, in: proto) { throw proto == .http ? .unknownMethod : .invalidMethod }
         let targetString = String(decoding: target, as: UTF8.self)
         try validateTarget(targetString, method: methodString)
         return (methodString, targetString, minor)
     }
 
-    private func parseVersion(_ v: ArraySlice<UInt8>) throws(HTTPParseError) -> Int {
+    private func parseVersion(_ v: ArraySlice<UInt8>) throws(HTTPParseError) -> (HTTPMethod.RequestProtocol, Int) {
         let bytes = Array(v)
-        try checkVersion(bytes, complete: true)
-        return Int(bytes[7] - UInt8(ascii: "0"))
+        let proto = try checkVersion(bytes, complete: true)!
+        return (proto, Int(bytes[bytes.count - 1] - UInt8(ascii: "0")))
     }
 
-    /// HTTP-version = "HTTP/" DIGIT "." DIGIT, judged in one order for partial and complete
-    /// lines, so the answer never depends on how the bytes were split: syntax of the first 8
-    /// bytes, then support (HTTP/1.0 and 1.1 only), then length.
-    private func checkVersion(_ bytes: [UInt8], complete: Bool) throws(HTTPParseError) {
-        let prefix = Array("HTTP/".utf8)
-        for (k, c) in bytes.prefix(8).enumerated() {
-            let ok = switch k {
-            case 0..<5: c == prefix[k]
-            case 5, 7: HTTPSyntax.isDigit(c)
-            default: c == UInt8(ascii: ".")
-            }
-            if !ok { throw .invalidVersion }
-        }
-        guard bytes.count >= 8 else {
+    /// version = ( "HTTP/" / "RTSP/" / "ICE/" ) DIGIT "." DIGIT, judged in one order for
+    /// partial and complete lines, so the answer never depends on how the bytes were split:
+    /// the protocol name, then the digits' syntax, then support (HTTP/1.0, HTTP/1.1, and
+    /// RTSP/1.0 and ICE/1.0 as llhttp accepts them), then length. Returns the protocol once
+    /// its name is complete.
+    @discardableResult
+    private func checkVersion(_ bytes: [UInt8], complete: Bool) throws(HTTPParseError) -> HTTPMethod.RequestProtocol? {
+        guard let proto = HTTPMethod.RequestProtocol.allCases.first(where: { p in
+            let name = Array(p.rawValue.utf8)
+            return bytes.count >= name.count ? bytes.starts(with: name) : name.starts(with: bytes)
+        }) else { throw .invalidVersion }
+        let nameLength = proto.rawValue.utf8.count
+        guard bytes.count >= nameLength else {
             if complete { throw .invalidVersion }
-            return
+            return nil
         }
-        if bytes[5] != UInt8(ascii: "1") || bytes[7] > UInt8(ascii: "1") { throw .unsupportedVersion }
-        if bytes.count > 8 { throw .invalidVersion }
+        let digits = bytes[nameLength...]
+        for (k, c) in digits.prefix(3).enumerated() {
+            if !(k == 1 ? c == UInt8(ascii: ".") : HTTPSyntax.isDigit(c)) { throw .invalidVersion }
+        }
+        guard digits.count >= 3 else {
+            if complete { throw .invalidVersion }
+            return proto
+        }
+        let major = digits[nameLength], minor = digits[nameLength + 2]
+        let supported = major == UInt8(ascii: "1") && (proto == .http ? minor <= UInt8(ascii: "1") : minor == UInt8(ascii: "0"))
+        if !supported { throw .unsupportedVersion }
+        if digits.count > 3 { throw .invalidVersion }
+        return proto
     }
 
     /// RFC 9112 §3.2: origin-form, absolute-form, authority-form (CONNECT) or asterisk-form.
