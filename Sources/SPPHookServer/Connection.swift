@@ -7,8 +7,9 @@ import Synchronization
 
 /// One client connection: a Dispatch read source feeding the push parser, one request in
 /// flight at a time (pipelined requests wait in the parser's buffer, so responses keep
-/// their order), a write source only while the socket is full, and one timer for the
-/// current phase's deadline.
+/// their order), a write source only while the socket is full, and the current phase's
+/// deadline, which the server's sweeper checks (a Dispatch timer per connection would be
+/// re-programmed several times per request, each time waking Dispatch's timer thread).
 ///
 /// All mutable state is confined to `queue`; that is what makes the `@unchecked Sendable`
 /// sound. Handlers call back from other threads only through `queue.async`.
@@ -28,7 +29,11 @@ final class Connection: @unchecked Sendable {
     private let transport: any ConnectionTransport
     private let readSource: any DispatchSourceRead
     private let writeSource: any DispatchSourceWrite
-    private let timer: any DispatchSourceTimer
+    /// Bytes of later requests kept while one is being handled, before reading pauses.
+    static let maxBufferedWhileBusy = 64 * 1024
+
+    /// When the current phase times out (monotonic ns); `Int64.max` while the handler works.
+    let deadline = Atomic<Int64>(Int64.max)
     private var readSuspended = false
     private var writeSuspended = true
     private var parser: HTTPRequestParser
@@ -66,7 +71,6 @@ final class Connection: @unchecked Sendable {
         self.onClose = onClose
         readSource = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
         writeSource = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
-        timer = DispatchSource.makeTimerSource(queue: queue)
     }
 
     func start() {
@@ -81,11 +85,9 @@ final class Connection: @unchecked Sendable {
         }
         readSource.setCancelHandler(handler: cancelled)
         writeSource.setCancelHandler(handler: cancelled)
-        timer.setEventHandler { [self] in onTimeout() }
         // A fresh connection gets the header timeout: opening sockets and sending nothing
         // is the cheapest slow-client attack.
         arm(timeouts.header)
-        timer.resume()
         readSource.resume()
     }
 
@@ -139,6 +141,9 @@ final class Connection: @unchecked Sendable {
             return  // handling/writing: finish the response, then close
         }
         if phase == .lingering { return }
+        if (phase == .handling || phase == .writing) && parser.bufferedByteCount > Self.maxBufferedWhileBusy {
+            suspendReading()  // a pipelining client far ahead of us: wait (resumed in awaitMoreInput)
+        }
         process()
     }
 
@@ -178,7 +183,9 @@ final class Connection: @unchecked Sendable {
                 phase = .handling
                 isFirstRequest = false
                 disarm()
-                suspendReading()
+                // Reading stays on: a keep-alive client sends nothing until it has the answer,
+                // and suspending and resuming the source would wake Dispatch's manager thread
+                // twice per request. Pipelined bytes are buffered (bounded in onReadable).
                 let head = request.head
                 let close = !head.keepAlive || head.upgradeRequested
                 let headOnly = head.method == "HEAD"
@@ -270,6 +277,12 @@ final class Connection: @unchecked Sendable {
 
     // MARK: Timeouts and closing
 
+    /// Called by the server's sweeper when the deadline looked past: acts if it still is.
+    func checkDeadline() {
+        guard phase != .closed, monotonicNanoseconds() >= deadline.load(ordering: .relaxed) else { return }
+        onTimeout()
+    }
+
     private func onTimeout() {
         switch phase {
         case .head, .body:
@@ -283,11 +296,11 @@ final class Connection: @unchecked Sendable {
     }
 
     private func arm(_ seconds: Double) {
-        timer.schedule(deadline: .now() + seconds, leeway: .milliseconds(100))
+        deadline.store(monotonicNanoseconds() + Int64(seconds * 1e9), ordering: .relaxed)
     }
 
     private func disarm() {
-        timer.schedule(deadline: .distantFuture)
+        deadline.store(Int64.max, ordering: .relaxed)
     }
 
     private func suspendReading() {
@@ -307,7 +320,7 @@ final class Connection: @unchecked Sendable {
     func close() {
         guard phase != .closed else { return }
         phase = .closed
-        timer.cancel()
+        deadline.store(Int64.max, ordering: .relaxed)
         if readSuspended {
             readSuspended = false
             readSource.resume()

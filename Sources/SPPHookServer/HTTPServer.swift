@@ -45,6 +45,9 @@ public final class HTTPServer: @unchecked Sendable {
     private let logger: Logger
     private let connections = Mutex<[ObjectIdentifier: Connection]>([:])
     private let accepting = Mutex(true)
+    /// Checks every connection's deadline four times a second.
+    private let sweeper: any DispatchSourceTimer
+    public static let sweepInterval = 0.25
 
     private static let overloaded = HTTPResponse.error(503, "too many connections", headers: [("Retry-After", "1")])
         .serialized(close: true)
@@ -55,9 +58,13 @@ public final class HTTPServer: @unchecked Sendable {
         self.logger = logger
         let queue = acceptQueue
         listeners = listenFDs.map { fd in (fd, DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)) }
+        sweeper = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "spp-hookd.sweeper"))
     }
 
     public func start() {
+        sweeper.setEventHandler { [self] in sweep() }
+        sweeper.schedule(deadline: .now() + Self.sweepInterval, repeating: Self.sweepInterval, leeway: .milliseconds(50))
+        sweeper.resume()
         for (index, (fd, source)) in listeners.enumerated() {
             source.setEventHandler { [self] in acceptPending(index) }
             source.setCancelHandler { Glibc.close(fd) }
@@ -138,6 +145,14 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
+    /// Hands each connection whose deadline has passed a check on its own queue (it
+    /// re-checks there: the deadline may have moved meanwhile).
+    private func sweep() {
+        let now = monotonicNanoseconds()
+        let due = connections.withLock { c in c.values.filter { $0.deadline.load(ordering: .relaxed) <= now } }
+        for c in due { c.queue.async { c.checkDeadline() } }
+    }
+
     /// The keep-alive connection idle the longest that is not being evicted already (and
     /// marks it), or nil when every connection is busy or new.
     private static func longestIdle(_ connections: some Collection<Connection>) -> Connection? {
@@ -167,5 +182,6 @@ public final class HTTPServer: @unchecked Sendable {
         }
         let stragglers = connections.withLock { Array($0.values) }
         for c in stragglers { c.queue.sync { c.close() } }
+        sweeper.cancel()
     }
 }
