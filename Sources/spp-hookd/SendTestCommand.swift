@@ -20,6 +20,7 @@ struct SendTestCommand: ParsableCommand {
     @Option(help: "The endpoint (by name) in the config; default: the first.") var endpoint: String?
     @Option(help: "Post here instead, e.g. http://127.0.0.1:8080/spp/main.") var url: String?
     @Option(help: "The token to put in the body (default: the endpoint's, from the config).") var token: String?
+    @Option(help: "CA certificates (PEM) to verify an https:// URL with, instead of the system's.") var caFile: String?
     @Flag(help: "List the events that have sample payloads.") var list = false
 
     func run() throws {
@@ -47,7 +48,7 @@ struct SendTestCommand: ParsableCommand {
                 if host == "0.0.0.0" { host = "127.0.0.1" }
                 if host == "::" { host = "::1" }
                 let authority = DaemonConfig.ListenAddress(host: host, port: c.listen.port).description
-                target = HTTPURL("http://\(authority)\(e.path)")
+                target = HTTPURL("\(c.tls == nil ? "http" : "https")://\(authority)\(e.path)")
             }
             if secret == nil {
                 let resolver = SecretResolver(environment: SecretResolver.processEnvironment())
@@ -61,13 +62,22 @@ struct SendTestCommand: ParsableCommand {
         head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
         let response: HTTPClientConnection.Response
         do {
-            let pool = try HTTPClientPool(url: target, maxIdle: 0)
+            let pool = try HTTPClientPool(url: target, caFile: caFile, maxIdle: 0)
             response = try pool.exchange(Array(head.utf8) + body, deadline: monotonicSeconds() + 10)
         } catch {
             printError("spp-hookd: send-test: \(target.description): \(error)")
             throw ExitCode(1)
         }
-        print("\(sample.event) → \(target.description): \(response.status) \(String(decoding: response.body, as: UTF8.self))")
+        let answer = String(decoding: response.body, as: UTF8.self).trimmingSuffix { $0 == "\n" }
+        print("\(sample.event) → \(target.description): \(response.status) \(answer)")
         if !(200..<300).contains(response.status) { throw ExitCode(1) }
+    }
+}
+
+extension String {
+    func trimmingSuffix(while drop: (Character) -> Bool) -> String {
+        var s = Substring(self)
+        while let last = s.last, drop(last) { s = s.dropLast() }
+        return String(s)
     }
 }

@@ -24,6 +24,11 @@ struct TLSListenerTests {
         #expect(first.result["status"] as? Int == 200, "\(first.result)")
         #expect(dir.events().count == 1)
         #expect(!dir.read("data/events.jsonl").contains(DaemonProcess.token))
+        // Our own client too: send-test over https with the test CA.
+        let sent = try runCommand(["send-test", "--event", "invoice.paid", "--url", "https://127.0.0.1:\(daemon.port)/spp/main",
+            "--token", DaemonProcess.token, "--ca-file", ca])
+        #expect(sent.status == 0, "\(sent.output)")
+        #expect(dir.events().count == 2)
 
         // TLS 1.2 works, with a forward-secret AEAD cipher; TLS 1.1 is refused.
         let tls12 = try Self.probe(daemon.port, ca: ca, ["--max-version", "1.2"])
@@ -37,7 +42,7 @@ struct TLSListenerTests {
         let plain = try RawHTTPClient(port: daemon.port, timeout: 3)
         plain.send(RawHTTPClient.post("/spp/main", sppBody(id: "plain")))
         #expect(plain.readResponse()?.status != 200)
-        #expect(dir.events().count == 1)
+        #expect(dir.events().count == 2)
 
         // Renewed certificate files: SIGHUP, and new connections get the new certificate.
         let oldSerial = try #require(first.result["serial"] as? String)
@@ -62,7 +67,7 @@ struct TLSListenerTests {
         #expect(daemon.stderr.contains("tls: privateKey \(key)"), "the reason names the key file")
         #expect(try Self.probe(daemon.port, ca: newCA, ["--post", "/spp/main", sppBody(id: "tls-3")]).result["status"] as? Int == 200)
         #expect(daemon.stop() == 0)
-        #expect(dir.events().count == 3)
+        #expect(dir.events().count == 4)
     }
 
     @Test func aMissingCertificateRefusesToStartNamingTheKey() throws {
