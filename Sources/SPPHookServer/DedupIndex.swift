@@ -31,9 +31,15 @@ struct DedupIndex {
 
     let windowMs: Int64
     let maxEntries: Int
-    private(set) var entries: [Key: Entry] = [:]
-    private var order: [(atMs: Int64, key: Key, seq: UInt64)] = []
-    private var orderHead = 0
+    /// Sharded by key, so growing one shard rehashes a sixty-fourth of the index while the
+    /// log's lock is held, not all of it (a stall of tens of milliseconds at 500k entries).
+    private var shards = [[Key: Entry]](repeating: [:], count: 64)
+    private(set) var count = 0
+    /// Insertion order, for expiry, in fixed-size chunks: appending never copies the whole
+    /// history, and consumed chunks are dropped whole.
+    private var order: [[(atMs: Int64, key: Key, seq: UInt64)]] = []
+    private var orderHead = 0  // index into order[0]
+    private static let chunkSize = 8192
 
     init(windowSeconds: Int, maxEntries: Int = 1_000_000) {
         windowMs = Int64(windowSeconds) * 1000
@@ -41,35 +47,47 @@ struct DedupIndex {
     }
 
     var isEnabled: Bool { windowMs > 0 }
-    var count: Int { entries.count }
 
-    subscript(key: Key) -> Entry? { entries[key] }
+    private static func shard(_ key: Key) -> Int { Int(truncatingIfNeeded: key.low & 63) }
+
+    subscript(key: Key) -> Entry? { shards[Self.shard(key)][key] }
 
     mutating func insert(_ key: Key, _ entry: Entry) {
         guard isEnabled else { return }
-        entries[key] = entry
-        order.append((entry.atMs, key, entry.seq))
+        if shards[Self.shard(key)].updateValue(entry, forKey: key) == nil { count += 1 }
+        if order.last.map({ $0.count >= Self.chunkSize }) ?? true {
+            order.append([])
+            order[order.count - 1].reserveCapacity(Self.chunkSize)
+        }
+        order[order.count - 1].append((entry.atMs, key, entry.seq))
     }
 
     mutating func markDurable(_ key: Key, seq: UInt64) {
-        if entries[key]?.seq == seq { entries[key]!.durable = true }
+        let i = Self.shard(key)
+        if shards[i][key]?.seq == seq { shards[i][key]!.durable = true }
     }
 
     mutating func remove(_ key: Key, seq: UInt64) {
-        if entries[key]?.seq == seq { entries[key] = nil }
+        let i = Self.shard(key)
+        if shards[i][key]?.seq == seq {
+            shards[i][key] = nil
+            count -= 1
+        }
     }
 
     /// Forgets entries older than the window (and the oldest beyond `maxEntries`).
     mutating func expire(now: Int64) {
         let cutoff = now - windowMs
-        while orderHead < order.count, order[orderHead].atMs < cutoff || entries.count > maxEntries {
-            let o = order[orderHead]
-            if entries[o.key]?.seq == o.seq { entries[o.key] = nil }
+        while let first = order.first {
+            guard orderHead < first.count else {
+                order.removeFirst()
+                orderHead = 0
+                continue
+            }
+            let o = first[orderHead]
+            guard o.atMs < cutoff || count > maxEntries else { return }
+            remove(o.key, seq: o.seq)
             orderHead += 1
-        }
-        if orderHead > 4096 && orderHead * 2 > order.count {
-            order.removeSubrange(0..<orderHead)
-            orderHead = 0
         }
     }
 }
