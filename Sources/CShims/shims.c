@@ -82,3 +82,26 @@ int spp_pidfd_open(pid_t pid) {
     return -1;
 #endif
 }
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+int spp_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int spp_epoll_ctl(int epfd, int op, int fd, unsigned events) {
+    struct epoll_event ev = {.events = events, .data = {.fd = fd}};
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+
+int spp_epoll_wait(int epfd, int *fds, unsigned *events, int max, int timeout_ms) {
+    struct epoll_event buffer[256];
+    if (max > 256) max = 256;
+    int n = epoll_wait(epfd, buffer, max, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        fds[i] = buffer[i].data.fd;
+        events[i] = buffer[i].events;
+    }
+    return n;
+}
+
+int spp_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }

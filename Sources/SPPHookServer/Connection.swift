@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: MIT
-import Dispatch
+import CShims
 import Glibc
 import Logging
 import SPPHookCore
 import Synchronization
 
-/// One client connection: a Dispatch read source feeding the push parser, one request in
-/// flight at a time (pipelined requests wait in the parser's buffer, so responses keep
-/// their order), a write source only while the socket is full, and the current phase's
-/// deadline, which the server's sweeper checks (a Dispatch timer per connection would be
-/// re-programmed several times per request, each time waking Dispatch's timer thread).
+/// One client connection on an ``EventLoop``: readability feeds the push parser, one
+/// request is in flight at a time (pipelined requests wait in the parser's buffer, so
+/// responses keep their order), writability is watched only while the socket is full, and
+/// the current phase's deadline is checked by the server's sweeper (a timer per
+/// connection would be re-programmed several times per request).
 ///
-/// All mutable state is confined to `queue`; that is what makes the `@unchecked Sendable`
-/// sound. Handlers call back from other threads only through `queue.async`.
+/// All mutable state is confined to the loop's thread; that is what makes the
+/// `@unchecked Sendable` sound. Handlers call back from other threads only through
+/// `loop.execute`.
 final class Connection: @unchecked Sendable {
     private enum Phase {
         case idle  // between requests
@@ -25,10 +26,8 @@ final class Connection: @unchecked Sendable {
     }
 
     let fd: Int32
-    let queue: DispatchQueue
+    let loop: EventLoop
     private let transport: any ConnectionTransport
-    private let readSource: any DispatchSourceRead
-    private let writeSource: any DispatchSourceWrite
     /// Bytes of later requests kept while one is being handled, before reading pauses.
     static let maxBufferedWhileBusy = 64 * 1024
 
@@ -54,41 +53,47 @@ final class Connection: @unchecked Sendable {
     private var closeAfterWrite = false
     private var peerClosed = false
     private var draining = false
-    private var pendingCancels = 2
     private var isFirstRequest = true
 
     init(
-        fd: Int32, transport: any ConnectionTransport, queue: DispatchQueue, limits: HTTPParserLimits,
+        fd: Int32, transport: any ConnectionTransport, loop: EventLoop, limits: HTTPParserLimits,
         timeouts: ConnectionTimeouts, handler: any HTTPRequestHandler, logger: Logger, onClose: @escaping @Sendable () -> Void
     ) {
         self.fd = fd
         self.transport = transport
-        self.queue = queue
+        self.loop = loop
         self.parser = HTTPRequestParser(limits: limits)
         self.handler = handler
         self.timeouts = timeouts
         self.logger = logger
         self.onClose = onClose
-        readSource = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-        writeSource = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
     }
 
+    /// On the loop: starts watching the socket.
     func start() {
-        readSource.setEventHandler { [self] in onReadable() }
-        writeSource.setEventHandler { [self] in flush() }
-        let cancelled: @Sendable () -> Void = { [self] in
-            pendingCancels -= 1
-            if pendingCancels == 0 {
-                Glibc.close(fd)
-                onClose()
-            }
-        }
-        readSource.setCancelHandler(handler: cancelled)
-        writeSource.setCancelHandler(handler: cancelled)
         // A fresh connection gets the header timeout: opening sockets and sending nothing
         // is the cheapest slow-client attack.
         arm(timeouts.header)
-        readSource.resume()
+        readSuspended = false
+        loop.register(fd, events: UInt32(SPP_EPOLLIN)) { [self] events in
+            if events & UInt32(SPP_EPOLLIN | SPP_EPOLLERR | SPP_EPOLLHUP) != 0 {
+                if !readSuspended {
+                    onReadable()  // errors and hang-ups show up as a failed or empty read
+                } else if events & UInt32(SPP_EPOLLERR | SPP_EPOLLHUP) != 0 {
+                    // Reported even when input is not watched: the peer is gone both ways,
+                    // so no answer can reach it (and level-triggered, it would repeat).
+                    return close()
+                }
+            }
+            if events & UInt32(SPP_EPOLLOUT) != 0, phase != .closed { flush() }
+        }
+    }
+
+    /// The events to watch: input unless reading is paused, output while a write waits.
+    private func updateInterest() {
+        guard phase != .closed else { return }
+        let events = (readSuspended ? 0 : UInt32(SPP_EPOLLIN)) | (writeSuspended ? 0 : UInt32(SPP_EPOLLOUT))
+        loop.modify(fd, events: events)
     }
 
     /// At the connection limit, the server makes room by closing the keep-alive connection
@@ -190,7 +195,7 @@ final class Connection: @unchecked Sendable {
                 let close = !head.keepAlive || head.upgradeRequested
                 let headOnly = head.method == "HEAD"
                 handler.handle(request) { [self] response in
-                    queue.async { self.send(response, close: close, headOnly: headOnly) }
+                    loop.execute { self.send(response, close: close, headOnly: headOnly) }
                 }
             }
         }
@@ -218,7 +223,9 @@ final class Connection: @unchecked Sendable {
 
     private func send(_ response: HTTPResponse, close: Bool, headOnly: Bool) {
         guard phase == .handling else { return }
-        write(response, close: close || draining || peerClosed, headOnly: headOnly)
+        // A client that half-closed after pipelining still gets every answer: close now only
+        // when nothing more is buffered (else after the last one, in awaitMoreInput).
+        write(response, close: close || draining || (peerClosed && parser.bufferedByteCount == 0), headOnly: headOnly)
     }
 
     /// An error response, then a lingering close: stop parsing, send, half-close, and
@@ -248,7 +255,7 @@ final class Connection: @unchecked Sendable {
             guard let sent else {
                 if writeSuspended {
                     writeSuspended = false
-                    writeSource.resume()
+                    updateInterest()
                 }
                 return
             }
@@ -258,7 +265,7 @@ final class Connection: @unchecked Sendable {
         outputOffset = 0
         if !writeSuspended {
             writeSuspended = true
-            writeSource.suspend()
+            updateInterest()
         }
         guard phase == .writing else { return }  // an interim 100 Continue
         if closeAfterWrite { return linger() }
@@ -306,14 +313,14 @@ final class Connection: @unchecked Sendable {
     private func suspendReading() {
         if !readSuspended {
             readSuspended = true
-            readSource.suspend()
+            updateInterest()
         }
     }
 
     private func resumeReading() {
         if readSuspended && !peerClosed {
             readSuspended = false
-            readSource.resume()
+            updateInterest()
         }
     }
 
@@ -321,15 +328,8 @@ final class Connection: @unchecked Sendable {
         guard phase != .closed else { return }
         phase = .closed
         deadline.store(Int64.max, ordering: .relaxed)
-        if readSuspended {
-            readSuspended = false
-            readSource.resume()
-        }
-        if writeSuspended {
-            writeSuspended = false
-            writeSource.resume()
-        }
-        readSource.cancel()
-        writeSource.cancel()
+        loop.unregister(fd)
+        Glibc.close(fd)
+        onClose()
     }
 }

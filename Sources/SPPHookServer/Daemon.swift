@@ -88,7 +88,7 @@ public final class Daemon: Sendable {
         server.start()
         let adminServer = adminFD.map { fd in
             HTTPServer(listenFDs: [fd], handler: Self.adminHandler(server: server, log: log, fanout: fanout, metrics: metrics,
-                dataDir: config.dataDir), settings: adminSettings, logger: logger)
+                dataDir: config.dataDir), settings: adminSettings, loops: 1, logger: logger)
         }
         let daemon = Daemon(config: config, log: log, server: server, handler: handler, fanout: fanout, addresses: addresses,
             socketActivated: !listenFDs.isEmpty, admin: adminServer, metrics: metrics, clock: clock, logger: logger)

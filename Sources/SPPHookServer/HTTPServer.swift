@@ -38,7 +38,9 @@ public final class HTTPServer: @unchecked Sendable {
     private let listeners: [(fd: Int32, source: any DispatchSourceRead)]
     public var listenFDs: [Int32] { listeners.map(\.fd) }
     private let acceptQueue = DispatchQueue(label: "spp-hookd.accept")
-    private let connectionQueue = DispatchQueue(label: "spp-hookd.connections", qos: .userInitiated, attributes: .concurrent)
+    /// Connections are spread over these, one per core (see ``EventLoop``).
+    private let loops: [EventLoop]
+    private let nextLoop = Atomic(0)
     private let handler: any HTTPRequestHandler
     /// Read at each accept, so a reload applies to new connections.
     private let settings: Mutex<Settings>
@@ -52,7 +54,9 @@ public final class HTTPServer: @unchecked Sendable {
     private static let overloaded = HTTPResponse.error(503, "too many connections", headers: [("Retry-After", "1")])
         .serialized(close: true)
 
-    public init(listenFDs: [Int32], handler: any HTTPRequestHandler, settings: Settings, logger: Logger) {
+    public init(listenFDs: [Int32], handler: any HTTPRequestHandler, settings: Settings, loops: Int? = nil, logger: Logger) {
+        let count = loops ?? max(1, min(64, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        self.loops = (0..<count).map { _ in EventLoop() }
         self.handler = handler
         self.settings = Mutex(settings)
         self.logger = logger
@@ -77,10 +81,18 @@ public final class HTTPServer: @unchecked Sendable {
         self.settings.withLock { $0 = settings }
     }
 
-    /// Runs `completion` after a round trip through the accept queue and the connection
-    /// pool, the loops that serve requests (for the watchdog).
+    /// Runs `completion` after a round trip through the accept queue and every event loop,
+    /// the threads that serve requests (for the watchdog).
     public func probe(_ completion: @escaping @Sendable () -> Void) {
-        acceptQueue.async { [connectionQueue] in connectionQueue.async(execute: completion) }
+        let loops = self.loops
+        acceptQueue.async {
+            let remaining = Atomic(loops.count)
+            for loop in loops {
+                loop.execute {
+                    if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { completion() }
+                }
+            }
+        }
     }
 
     public var openConnections: Int { connections.withLock { $0.count } }
@@ -112,7 +124,7 @@ public final class HTTPServer: @unchecked Sendable {
             }
             if let victim {
                 // An idle keep-alive flood must not lock out clients with work to do.
-                victim.queue.async { victim.evictIfIdle() }
+                victim.loop.execute { victim.evictIfIdle() }
             } else if full {
                 // Plain text would be garbage to a TLS client: it just sees the close.
                 if current.tls == nil { _ = try? Socket.send(fd, Self.overloaded, from: 0) }
@@ -120,7 +132,7 @@ public final class HTTPServer: @unchecked Sendable {
                 logger.warning("connection limit reached; answered 503", metadata: ["limit": "\(current.maxConnections)"])
                 continue
             }
-            let queue = DispatchQueue(label: "spp-hookd.connection", target: connectionQueue)
+            let loop = loops[nextLoop.add(1, ordering: .relaxed).oldValue % loops.count]
             let box = Mutex<ObjectIdentifier?>(nil)
             let transport: any ConnectionTransport
             if let tls = current.tls {
@@ -134,14 +146,14 @@ public final class HTTPServer: @unchecked Sendable {
                 transport = PlainTransport(fd: fd)
             }
             let connection = Connection(
-                fd: fd, transport: transport, queue: queue, limits: current.parserLimits, timeouts: current.timeouts, handler: handler, logger: logger,
+                fd: fd, transport: transport, loop: loop, limits: current.parserLimits, timeouts: current.timeouts, handler: handler, logger: logger,
                 onClose: { [self] in
                     if let id = box.withLock({ $0 }) { _ = connections.withLock { $0.removeValue(forKey: id) } }
                 })
             let id = ObjectIdentifier(connection)
             box.withLock { $0 = id }
             connections.withLock { $0[id] = connection }
-            queue.async { connection.start() }
+            loop.execute { connection.start() }
         }
     }
 
@@ -150,7 +162,7 @@ public final class HTTPServer: @unchecked Sendable {
     private func sweep() {
         let now = monotonicNanoseconds()
         let due = connections.withLock { c in c.values.filter { $0.deadline.load(ordering: .relaxed) <= now } }
-        for c in due { c.queue.async { c.checkDeadline() } }
+        for c in due { c.loop.execute { c.checkDeadline() } }
     }
 
     /// The keep-alive connection idle the longest that is not being evicted already (and
@@ -175,13 +187,13 @@ public final class HTTPServer: @unchecked Sendable {
         accepting.withLock { $0 = false }
         acceptQueue.sync { for (_, source) in listeners { source.cancel() } }
         let open = connections.withLock { Array($0.values) }
-        for c in open { c.queue.async { c.drain() } }
+        for c in open { c.loop.execute { c.drain() } }
         let deadline = DispatchTime.now() + timeout
         while openConnections > 0 && DispatchTime.now() < deadline {
             usleep(10_000)
         }
         let stragglers = connections.withLock { Array($0.values) }
-        for c in stragglers { c.queue.sync { c.close() } }
+        for c in stragglers { c.loop.executeAndWait { c.close() } }
         sweeper.cancel()
     }
 }

@@ -63,7 +63,8 @@ struct FanoutTests {
             "sinks": [{"name": "hook", "type": "shell", "command": ["\(hook)", "arg with spaces; $(not expanded)"], "events": ["order.*"]}]
             """, environment: ["NOTIFY_SOCKET": manager.path])
         let seqs = try Self.post(daemon, [("order.created", "A-1"), ("invoice.paid", "B"), ("order.status_changed", "A-2")])
-        try waitFor { Self.lines(dir.file("env.txt")).count == 2 }
+        // The hook writes env.txt before it copies its stdin: wait for both.
+        try waitFor { Self.lines(dir.file("env.txt")).count == 2 && Self.lines(dir.file("stdin.txt")).count == 2 }
         let env = Self.lines(dir.file("env.txt")).map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
         let log = dir.events()
         #expect(env[0][0] == "arg with spaces; $(not expanded)")

@@ -147,6 +147,15 @@ struct ReceiveEndToEndTests {
         #expect(r405.status == 405)
         #expect(r405.header("allow") == "POST")
         #expect(client.readResponse()?.status == 404)
+        // Twenty pipelined events, then a half-close: the end of input arrives while the
+        // first is being stored, and every one is still answered, in order, before the close.
+        let burst = try RawHTTPClient(port: daemon.port)
+        burst.send((0..<20).map { RawHTTPClient.post("/spp/main", sppBody(event: "order.tagged", id: "P-\($0)")) }.joined())
+        burst.shutdownWrite()
+        let answers = (0..<20).compactMap { _ in burst.readResponse() }
+        #expect(answers.map(\.status) == Array(repeating: 200, count: 20))
+        #expect(answers.compactMap { $0.json["seq"] as? Int } == (answers.first?.json["seq"] as? Int).map { Array($0..<$0 + 20) })
+        #expect(burst.isClosedByPeer())
         // Expect: 100-continue: the interim response comes before the body is sent.
         client.send("POST /spp/main HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: \(sppBody(event: "form.submitted").utf8.count)\r\n\r\n")
         let interim = try #require(client.readResponse())
@@ -157,7 +166,7 @@ struct ReceiveEndToEndTests {
         client.send("POST /nowhere HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n")
         #expect(client.readResponse()?.status == 404)
         #expect(client.isClosedByPeer())
-        #expect(dir.events().map { $0["category"] as! String } == ["invoices", "subscriptions", "tickets", "forms"])
+        #expect(dir.events().map { $0["category"] as! String } == ["invoices", "subscriptions", "tickets"] + Array(repeating: "orders", count: 20) + ["forms"])
         let payload = dir.events()[1]["payload"] as! [String: Any]
         #expect(((payload["data"] as! [String: Any])["client"] as! [String: Any])["email"] as? String == "a@b.c")
     }

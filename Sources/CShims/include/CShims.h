@@ -27,4 +27,19 @@ int spp_pidfd_open(pid_t pid);
 /// pipe2(fds, O_CLOEXEC).
 int spp_pipe_cloexec(int fds[2]);
 
+/// epoll and eventfd for the connection event loops, with plain arrays instead of the
+/// packed struct epoll_event.
+enum {
+    SPP_EPOLLIN = 0x001, SPP_EPOLLOUT = 0x004, SPP_EPOLLERR = 0x008, SPP_EPOLLHUP = 0x010,
+    SPP_EPOLL_CTL_ADD = 1, SPP_EPOLL_CTL_DEL = 2, SPP_EPOLL_CTL_MOD = 3,
+};
+/// epoll_create1(EPOLL_CLOEXEC).
+int spp_epoll_create(void);
+/// epoll_ctl with `events` and the fd itself as the event's data.
+int spp_epoll_ctl(int epfd, int op, int fd, unsigned events);
+/// epoll_wait into `fds` and `events` (at most `max`); returns the count, or -1 (errno set).
+int spp_epoll_wait(int epfd, int *fds, unsigned *events, int max, int timeout_ms);
+/// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK).
+int spp_eventfd(void);
+
 #endif

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+import CShims
+import Glibc
+import Synchronization
+
+/// One thread running epoll (level-triggered) for the connections it owns, plus tasks
+/// handed to it from other threads through an eventfd.
+///
+/// Why not Dispatch sources: each readable event hops from Dispatch's manager thread to a
+/// worker thread, and each source suspend/resume wakes the manager again. Here a request is
+/// read, parsed, handled and answered on one thread, and the event log's answers for a whole
+/// group commit reach a loop with a single wake-up.
+///
+/// `@unchecked Sendable`: `handlers` and `interest` are touched only on the loop's thread;
+/// everything else is a `Mutex`, an atomic or immutable.
+final class EventLoop: @unchecked Sendable {
+    typealias Handler = (_ events: UInt32) -> Void
+
+    private let epfd: Int32
+    private let wakeFD: Int32
+    private let tasks = Mutex<[@Sendable () -> Void]>([])
+    private let wakePending = Atomic(false)
+    private var handlers: [Int32: Handler] = [:]
+    private let threadID = Atomic<UInt>(0)
+
+    init() {
+        epfd = spp_epoll_create()
+        wakeFD = spp_eventfd()
+        precondition(epfd >= 0 && wakeFD >= 0, "epoll_create1/eventfd failed: \(String(cString: strerror(errno)))")
+        _ = spp_epoll_ctl(epfd, Int32(SPP_EPOLL_CTL_ADD), wakeFD, UInt32(SPP_EPOLLIN))
+        POSIXThread.detach { [self] in run() }
+    }
+
+    /// Runs `task` on the loop's thread, soon (in order with other tasks).
+    func execute(_ task: @escaping @Sendable () -> Void) {
+        tasks.withLock { $0.append(task) }
+        if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
+            var one: UInt64 = 1
+            _ = write(wakeFD, &one, 8)
+        }
+    }
+
+    /// Runs `task` on the loop's thread and waits for it.
+    func executeAndWait(_ task: @escaping @Sendable () -> Void) {
+        if inLoop { return task() }
+        let done = Signal()
+        execute {
+            task()
+            done.notify()
+        }
+        done.wait(seconds: nil)
+    }
+
+    var inLoop: Bool { threadID.load(ordering: .relaxed) == UInt(bitPattern: Int(bitPattern: pthread_self())) }
+
+    /// Loop thread only: watch `fd` for `events` (SPP_EPOLLIN/OUT).
+    func register(_ fd: Int32, events: UInt32, _ handler: @escaping Handler) {
+        handlers[fd] = handler
+        _ = spp_epoll_ctl(epfd, Int32(SPP_EPOLL_CTL_ADD), fd, events)
+    }
+
+    /// Loop thread only.
+    func modify(_ fd: Int32, events: UInt32) {
+        _ = spp_epoll_ctl(epfd, Int32(SPP_EPOLL_CTL_MOD), fd, events)
+    }
+
+    /// Loop thread only: stop watching (before the fd is closed).
+    func unregister(_ fd: Int32) {
+        handlers[fd] = nil
+        _ = spp_epoll_ctl(epfd, Int32(SPP_EPOLL_CTL_DEL), fd, 0)
+    }
+
+    private func run() {
+        threadID.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .relaxed)
+        var fds = [Int32](repeating: 0, count: 128)
+        var events = [UInt32](repeating: 0, count: 128)
+        while true {
+            let n = fds.withUnsafeMutableBufferPointer { f in
+                events.withUnsafeMutableBufferPointer { e in spp_epoll_wait(epfd, f.baseAddress, e.baseAddress, 128, -1) }
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                preconditionFailure("epoll_wait: \(String(cString: strerror(errno)))")
+            }
+            for i in 0..<Int(n) {
+                if fds[i] == wakeFD {
+                    runTasks()
+                } else if let handler = handlers[fds[i]] {
+                    handler(events[i])
+                }
+            }
+        }
+    }
+
+    private func runTasks() {
+        var counter: UInt64 = 0
+        _ = read(wakeFD, &counter, 8)
+        wakePending.store(false, ordering: .releasing)
+        let batch = tasks.withLock { t -> [@Sendable () -> Void] in
+            defer { t.removeAll(keepingCapacity: true) }
+            return t
+        }
+        for task in batch { task() }
+    }
+}
