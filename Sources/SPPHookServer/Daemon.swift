@@ -84,7 +84,8 @@ public final class Daemon: Sendable {
         let handler = WebhookHandler(endpoints: endpoints, classifier: config.classifier, log: log,
             counters: Counters(metrics: metrics), clock: clock, logger: logger)
         let tls = try config.tls.map { settings throws(StartError) in try Self.loadTLS(settings, secrets: secrets) }
-        let server = HTTPServer(listenFDs: fds, handler: handler, settings: HTTPServer.Settings(config.limits, tls: tls), logger: logger)
+        let server = HTTPServer(listenFDs: fds, handler: handler, settings: HTTPServer.Settings(config.limits, tls: tls),
+            loops: config.limits.eventLoops, logger: logger)
         server.start()
         let adminServer = adminFD.map { fd in
             HTTPServer(listenFDs: [fd], handler: Self.adminHandler(server: server, log: log, fanout: fanout, metrics: metrics,
@@ -130,6 +131,9 @@ public final class Daemon: Sendable {
         }
         if new.sinks != old.sinks || new.api != old.api {
             throw StartError(description: "sinks: changing them (or api) needs a restart")
+        }
+        if new.limits.eventLoops != old.limits.eventLoops {
+            throw StartError(description: "limits.eventLoops: changing it needs a restart")
         }
         if new.log != old.log || new.admin != old.admin {
             throw StartError(description: "log, admin: changing them needs a restart")

@@ -107,7 +107,7 @@ public enum ConfigDecoder {
         guard let value else { return limits }
         guard case .object(let o) = value else { throw ConfigError("limits", "must be an object") }
         try allowKeys(o, ["maxBodyBytes", "maxHeaderBytes", "maxHeaderCount", "maxConnections", "headerTimeoutSeconds",
-            "bodyTimeoutSeconds", "idleTimeoutSeconds"], at: "limits")
+            "bodyTimeoutSeconds", "idleTimeoutSeconds", "eventLoops"], at: "limits")
         limits.maxBodyBytes = try int(o["maxBodyBytes"], "limits.maxBodyBytes", default: limits.maxBodyBytes, range: 1024...(256 << 20))
         limits.maxHeaderBytes = try int(o["maxHeaderBytes"], "limits.maxHeaderBytes", default: limits.maxHeaderBytes, range: 1024...(1 << 20))
         limits.maxHeaderCount = try int(o["maxHeaderCount"], "limits.maxHeaderCount", default: limits.maxHeaderCount, range: 8...10_000)
@@ -115,6 +115,7 @@ public enum ConfigDecoder {
         limits.headerTimeoutSeconds = try int(o["headerTimeoutSeconds"], "limits.headerTimeoutSeconds", default: limits.headerTimeoutSeconds, range: 1...3600)
         limits.bodyTimeoutSeconds = try int(o["bodyTimeoutSeconds"], "limits.bodyTimeoutSeconds", default: limits.bodyTimeoutSeconds, range: 1...3600)
         limits.idleTimeoutSeconds = try int(o["idleTimeoutSeconds"], "limits.idleTimeoutSeconds", default: limits.idleTimeoutSeconds, range: 1...86400)
+        if o["eventLoops"] != nil { limits.eventLoops = try int(o["eventLoops"], "limits.eventLoops", default: 1, range: 1...64) }
         return limits
     }
 

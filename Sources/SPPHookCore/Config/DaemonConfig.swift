@@ -49,6 +49,8 @@ public struct DaemonConfig: Sendable, Equatable {
         public var headerTimeoutSeconds = 10
         public var bodyTimeoutSeconds = 30
         public var idleTimeoutSeconds = 75
+        /// Threads serving connections; nil: half the cores, at least one.
+        public var eventLoops: Int?
 
         public init() {}
 
