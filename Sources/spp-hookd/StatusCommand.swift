@@ -24,7 +24,7 @@ struct StatusCommand: ParsableCommand {
         let dir = LogDirectory(c.dataDir)
         let snapshot = (try? readWholeFile(Daemon.statusPath(dataDir: c.dataDir)))
             .flatMap { try? JSONParser.parse($0) }.flatMap(StatusSnapshot.init(json:))
-        let running = snapshot.map { kill($0.pid, 0) == 0 || errno == EPERM } ?? false
+        let running = snapshot.map { Self.isDaemon($0.pid) } ?? false
         let segments = dir.rotated()
         let lastSeq = max(snapshot?.lastSeq ?? 0, Self.lastSeq(in: dir))
         let logBytes = dir.totalBytes()
@@ -97,6 +97,13 @@ struct StatusCommand: ParsableCommand {
             for line in sinkLines { print(line) }
         }
         if !running { throw ExitCode(3) }
+    }
+
+    /// Whether `pid` is alive and still a spp-hookd (a stopped daemon's pid may be reused).
+    static func isDaemon(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let cmdline = try? readWholeFile("/proc/\(pid)/cmdline", limit: 1 << 16) else { return true }  // hidden: trust kill
+        return String(decoding: cmdline.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self).contains("spp-hookd")
     }
 
     /// The seq of the last complete line in the newest non-empty segment.
