@@ -27,7 +27,7 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# Runs the daemon on config.example.json (loopback, 127.0.0.1:8080).
+# Runs the daemon on config.example.json (loopback: 127.0.0.1:8080, admin on 127.0.0.1:9101).
 run: deps
 	$(SWIFT) run spp-hookd serve --config config.example.json
 
