@@ -32,11 +32,15 @@ public struct OfflineLog: LogSource {
     /// cannot pair the new file with the old base.
     func openActive() throws(IOError) -> (fd: Int32, base: Int64) {
         let path = directory.activePath
+        var missing = 0
         while true {
             let before = activeBase
             let fd = open(path, O_RDONLY | O_CLOEXEC)
-            if fd < 0 && errno == ENOENT {
-                usleep(10_000)  // between a rotation's rename and the new file
+            if fd < 0 && errno == ENOENT && missing < 100 {
+                // Between a rotation's rename and the new file: wait (a second at most). After
+                // that the file is really gone (moved while no daemon runs): report it.
+                missing += 1
+                usleep(10_000)
                 continue
             }
             if fd < 0 { throw IOError(errno: errno, function: "open(\(path))") }
