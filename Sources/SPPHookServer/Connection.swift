@@ -74,7 +74,6 @@ final class Connection: @unchecked Sendable {
         // A fresh connection gets the header timeout: opening sockets and sending nothing
         // is the cheapest slow-client attack.
         arm(timeouts.header)
-        readSuspended = false
         loop.register(fd, events: UInt32(SPP_EPOLLIN)) { [self] events in
             if events & UInt32(SPP_EPOLLIN | SPP_EPOLLERR | SPP_EPOLLHUP) != 0 {
                 if !readSuspended {

@@ -5,19 +5,6 @@ public import Synchronization
 /// Intake counters since start: totals (for `STATUS=`), per endpoint (for `status`), and
 /// the Prometheus metrics, all updated through ``record(_:endpoint:)``.
 public final class Counters: Sendable {
-    public struct EndpointCounts: Sendable, Equatable {
-        /// Requests that reached the endpoint.
-        public var received = 0
-        public var stored = 0
-        public var duplicates = 0
-        /// Bad token, malformed body or envelope, wrong method or encoding.
-        public var rejected = 0
-        /// Not stored because the event log failed (answered 503).
-        public var failed = 0
-        /// When the endpoint last stored an event.
-        public var lastStoredAt: Timestamp?
-    }
-
     public enum Outcome: Sendable {
         case received
         case rejected(reason: String)
@@ -34,7 +21,7 @@ public final class Counters: Sendable {
     public let rejected = Atomic<Int>(0)
     public let failed = Atomic<Int>(0)
     public let metrics: DaemonMetrics
-    private let endpoints = Mutex<[String: EndpointCounts]>([:])
+    private let endpoints = Mutex<[String: StatusSnapshot.Endpoint]>([:])
 
     public init(metrics: DaemonMetrics = DaemonMetrics()) {
         self.metrics = metrics
@@ -44,32 +31,32 @@ public final class Counters: Sendable {
         switch outcome {
         case .received:
             received.add(1, ordering: .relaxed)
-            endpoints.withLock { $0[endpoint, default: EndpointCounts()].received += 1 }
+            endpoints.withLock { $0[endpoint, default: StatusSnapshot.Endpoint(name: endpoint)].received += 1 }
         case .rejected(let reason):
             rejected.add(1, ordering: .relaxed)
-            endpoints.withLock { $0[endpoint, default: EndpointCounts()].rejected += 1 }
+            endpoints.withLock { $0[endpoint, default: StatusSnapshot.Endpoint(name: endpoint)].rejected += 1 }
             metrics.rejected(endpoint: endpoint, reason: reason)
         case .accepted(let category, let event):
             metrics.received(endpoint: endpoint, category: category, event: event)
         case .stored(let at):
             stored.add(1, ordering: .relaxed)
             endpoints.withLock { e in
-                e[endpoint, default: EndpointCounts()].stored += 1
+                e[endpoint, default: StatusSnapshot.Endpoint(name: endpoint)].stored += 1
                 e[endpoint]!.lastStoredAt = at
             }
             metrics.stored(endpoint: endpoint)
         case .duplicate:
             duplicates.add(1, ordering: .relaxed)
-            endpoints.withLock { $0[endpoint, default: EndpointCounts()].duplicates += 1 }
+            endpoints.withLock { $0[endpoint, default: StatusSnapshot.Endpoint(name: endpoint)].duplicates += 1 }
             metrics.duplicate(endpoint: endpoint)
         case .failed:
             failed.add(1, ordering: .relaxed)
-            endpoints.withLock { $0[endpoint, default: EndpointCounts()].failed += 1 }
+            endpoints.withLock { $0[endpoint, default: StatusSnapshot.Endpoint(name: endpoint)].failed += 1 }
             metrics.unavailable(endpoint: endpoint)
         }
     }
 
-    public var perEndpoint: [String: EndpointCounts] { endpoints.withLock { $0 } }
+    public var perEndpoint: [String: StatusSnapshot.Endpoint] { endpoints.withLock { $0 } }
 
     /// One line for `STATUS=`: "received 12, stored 10, duplicates 1, rejected 1, failed 0".
     public var summary: String {

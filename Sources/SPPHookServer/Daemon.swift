@@ -210,22 +210,8 @@ public final class Daemon: Sendable {
     /// What `status` shows: counts per endpoint, state per sink.
     public func snapshot() -> StatusSnapshot {
         let perEndpoint = counters.perEndpoint
-        let endpoints = config.endpoints.map { e in
-            var x = StatusSnapshot.Endpoint(name: e.name)
-            if let c = perEndpoint[e.name] {
-                (x.received, x.stored, x.duplicates, x.rejected, x.failed) = (c.received, c.stored, c.duplicates, c.rejected, c.failed)
-                x.lastStoredAt = c.lastStoredAt
-            }
-            return x
-        }
-        let sinks = fanout.runners.map { r in
-            let st = r.status
-            var x = StatusSnapshot.Sink(name: r.config.name)
-            (x.cursorSeq, x.delivered, x.retried, x.deadLettered) = (st.cursorSeq, st.delivered, st.retried, st.deadLettered)
-            (x.retrying, x.failing, x.nextRetryInSeconds) = (st.retrying, st.failing, st.nextRetryInSeconds)
-            (x.lastSuccessAt, x.lastErrorAt, x.lastError) = (st.lastSuccessAt, st.lastErrorAt, st.lastError)
-            return x
-        }
+        let endpoints = config.endpoints.map { perEndpoint[$0.name] ?? StatusSnapshot.Endpoint(name: $0.name) }
+        let sinks = fanout.runners.map(\.status)
         return StatusSnapshot(pid: getpid(), startedAt: startedAt, updatedAt: clock.now(), listen: addresses, admin: adminAddress,
             lastSeq: log.lastSeq, endpoints: endpoints, sinks: sinks)
     }
@@ -278,11 +264,9 @@ public final class Daemon: Sendable {
             }
             return dir + "/" + value.dropFirst("credential:".count)
         }
+        let certificate = try path(settings.certificate, "certificate"), key = try path(settings.privateKey, "privateKey")
         do {
-            return try TLSServerContext(
-                certificate: path(settings.certificate, "certificate"), privateKey: path(settings.privateKey, "privateKey"))
-        } catch let error as TLSServerContext.Failure {
-            throw StartError(description: "tls: \(error)")
+            return try TLSServerContext(certificate: certificate, privateKey: key)
         } catch {
             throw StartError(description: "tls: \(error)")
         }

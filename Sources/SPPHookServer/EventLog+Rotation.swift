@@ -21,8 +21,7 @@ extension EventLog {
             } else if externallyMoved {
                 // The file was renamed away (logrotate); give it our name too, through
                 // its open descriptor, so sinks still find what they have not read.
-                let proc = "/proc/self/fd/\(w.file.descriptor)"
-                try sys("linkat(\(segment))") { linkat(AT_FDCWD, proc, AT_FDCWD, segment, AT_SYMLINK_FOLLOW) }
+                try sys("linkat(\(segment))") { linkat(AT_FDCWD, w.descriptorPath, AT_FDCWD, segment, AT_SYMLINK_FOLLOW) }
             } else {
                 try sys("rename(\(segment))") { rename(path, segment) }
             }

@@ -58,6 +58,9 @@ public final class EventLog: Sendable {
         var rotateAfter: Double = 0
         /// A failed batch could not be cut off; nothing more is appended until it is.
         var needsRepair = false
+
+        /// The open file by descriptor: still the same file after a rename.
+        var descriptorPath: String { "/proc/self/fd/\(file.descriptor)" }
     }
 
     public let path: String
@@ -132,8 +135,7 @@ public final class EventLog: Sendable {
     /// to, even if something renamed it (external logrotate before SIGUSR1).
     func openActive() throws(IOError) -> (fd: Int32, base: Int64) {
         try writer.withLock { w throws(IOError) in
-            let proc = "/proc/self/fd/\(w.file.descriptor)"
-            let fd = try sys("open(\(path))") { open(proc, O_RDONLY | O_CLOEXEC) }
+            let fd = try sys("open(\(path))") { open(w.descriptorPath, O_RDONLY | O_CLOEXEC) }
             return (fd, w.base)
         }
     }

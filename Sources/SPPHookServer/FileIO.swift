@@ -28,9 +28,10 @@ public func fileExists(_ path: String) -> Bool {
     access(path, F_OK) == 0
 }
 
-/// Creates or replaces `path` with `bytes` (mode 0600), without syncing.
-public func writeFile(_ path: String, _ bytes: [UInt8]) throws(IOError) {
+/// Creates or replaces `path` with `bytes` (mode 0600); with `sync`, fsyncs it too.
+public func writeFile(_ path: String, _ bytes: [UInt8], sync: Bool = false) throws(IOError) {
     let fd = try sys("open(\(path))") { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) }
     defer { close(fd) }
     try writeAll(fd, bytes, path: path)
+    if sync { try sys("fsync(\(path))") { fsync(fd) } }
 }

@@ -77,15 +77,7 @@ public struct LogDirectory: Sendable {
     /// Records the active base durably (write to a temporary name, fsync, rename).
     func storeActiveBase(_ base: Int64) throws(IOError) {
         let tmp = basePath + ".tmp"
-        let fd = try sys("open(\(tmp))") { open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) }
-        do {
-            try writeAll(fd, Array("\(base)\n".utf8), path: tmp)
-            try sys("fsync(\(tmp))") { fsync(fd) }
-        } catch {
-            close(fd)
-            throw error
-        }
-        close(fd)
+        try writeFile(tmp, Array("\(base)\n".utf8), sync: true)
         try sys("rename(\(tmp))") { rename(tmp, basePath) }
         syncDirectory(directory)
     }

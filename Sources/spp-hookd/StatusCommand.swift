@@ -47,17 +47,13 @@ struct StatusCommand: ParsableCommand {
             let deadText = String(dead).padded(5), indent = "".padded(16)
             sinkLines.append("  \(name) cursor \(cursorText) lag \(lagText) dead letters \(deadText) retry \(retry)")
             sinkLines.append("  \(indent) last success \(lastOK)   last error \(lastError)")
-            sinks.append(.object(JSONObject([
-                .init(key: "name", value: .string(sink.name)), .init(key: "cursorSeq", value: .number(String(cursorSeq))),
-                .init(key: "lag", value: .number(String(lag))), .init(key: "deadLetters", value: .number(String(dead))),
-                .init(key: "retrying", value: .number(String(live?.retrying ?? 0))),
-                .init(key: "nextRetryInSeconds", value: live?.nextRetryInSeconds.map { .number(String(Int($0))) } ?? .null),
-                .init(key: "failing", value: .bool(live?.failing ?? false)),
-                .init(key: "delivered", value: .number(String(live?.delivered ?? 0))),
-                .init(key: "lastSuccessAt", value: live?.lastSuccessAt.map { .string($0.rfc3339) } ?? .null),
-                .init(key: "lastErrorAt", value: live?.lastErrorAt.map { .string($0.rfc3339) } ?? .null),
-                .init(key: "lastError", value: live?.lastError.map { .string($0) } ?? .null),
-            ])))
+            // The daemon's view of the sink, with what is on disk now.
+            var state = live ?? StatusSnapshot.Sink(name: sink.name)
+            state.cursorSeq = cursorSeq
+            var o = state.json
+            o.set("lag", .number(String(lag)))
+            o.set("deadLetters", .number(String(dead)))
+            sinks.append(.object(o))
         }
         if json {
             var o = JSONObject([
@@ -70,7 +66,7 @@ struct StatusCommand: ParsableCommand {
                 o.set("pid", .number(String(snapshot.pid)))
                 o.set("startedAt", .string(snapshot.startedAt.rfc3339))
                 o.set("updatedAt", .string(snapshot.updatedAt.rfc3339))
-                o.set("endpoints", snapshot.json["endpoints"] ?? .array([]))
+                o.set("endpoints", .array(snapshot.endpoints.map { .object($0.json) }))
             }
             o.set("sinks", .array(sinks))
             print(JSONWriter.string(.object(o)))

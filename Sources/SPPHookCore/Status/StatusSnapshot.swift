@@ -5,10 +5,22 @@
 public struct StatusSnapshot: Sendable, Equatable {
     public struct Endpoint: Sendable, Equatable {
         public var name: String
+        /// Requests that reached the endpoint's path; of them, `rejected` were refused (bad
+        /// token, malformed body or envelope, wrong method or encoding) and `failed` could
+        /// not be stored (the log failed; answered 503).
         public var received = 0, stored = 0, duplicates = 0, rejected = 0, failed = 0
         public var lastStoredAt: Timestamp?
 
         public init(name: String) { self.name = name }
+
+        public var json: JSONObject {
+            JSONObject([
+                .init(key: "name", value: .string(name)), .init(key: "received", value: .number(String(received))),
+                .init(key: "stored", value: .number(String(stored))), .init(key: "duplicates", value: .number(String(duplicates))),
+                .init(key: "rejected", value: .number(String(rejected))), .init(key: "failed", value: .number(String(failed))),
+                .init(key: "lastStoredAt", value: lastStoredAt.map { .string($0.rfc3339) } ?? .null),
+            ])
+        }
     }
 
     public struct Sink: Sendable, Equatable {
@@ -22,6 +34,19 @@ public struct StatusSnapshot: Sendable, Equatable {
         public var lastError: String?
 
         public init(name: String) { self.name = name }
+
+        public var json: JSONObject {
+            JSONObject([
+                .init(key: "name", value: .string(name)), .init(key: "cursorSeq", value: .number(String(cursorSeq))),
+                .init(key: "delivered", value: .number(String(delivered))), .init(key: "retried", value: .number(String(retried))),
+                .init(key: "deadLettered", value: .number(String(deadLettered))), .init(key: "retrying", value: .number(String(retrying))),
+                .init(key: "failing", value: .bool(failing)),
+                .init(key: "nextRetryInSeconds", value: nextRetryInSeconds.map { .number(String(Int($0.rounded(.up)))) } ?? .null),
+                .init(key: "lastSuccessAt", value: lastSuccessAt.map { .string($0.rfc3339) } ?? .null),
+                .init(key: "lastErrorAt", value: lastErrorAt.map { .string($0.rfc3339) } ?? .null),
+                .init(key: "lastError", value: lastError.map { .string($0) } ?? .null),
+            ])
+        }
     }
 
     public var pid: Int32
@@ -48,27 +73,14 @@ public struct StatusSnapshot: Sendable, Equatable {
     }
 
     public var json: JSONValue {
-        func n(_ v: some BinaryInteger) -> JSONValue { .number(String(v)) }
-        func t(_ v: Timestamp?) -> JSONValue { v.map { .string($0.rfc3339) } ?? .null }
-        func o(_ pairs: [(String, JSONValue)]) -> JSONValue { .object(JSONObject(pairs.map { .init(key: $0.0, value: $0.1) })) }
-        return o([
-            ("pid", n(pid)), ("startedAt", t(startedAt)), ("updatedAt", t(updatedAt)),
-            ("listen", .array(listen.map { .string($0) })), ("admin", admin.map { .string($0) } ?? .null),
-            ("lastSeq", n(lastSeq)),
-            ("endpoints", .array(endpoints.map { e in
-                o([("name", .string(e.name)), ("received", n(e.received)), ("stored", n(e.stored)),
-                   ("duplicates", n(e.duplicates)), ("rejected", n(e.rejected)), ("failed", n(e.failed)),
-                   ("lastStoredAt", t(e.lastStoredAt))])
-            })),
-            ("sinks", .array(sinks.map { s in
-                o([("name", .string(s.name)), ("cursorSeq", n(s.cursorSeq)), ("delivered", n(s.delivered)),
-                   ("retried", n(s.retried)), ("deadLettered", n(s.deadLettered)), ("retrying", n(s.retrying)),
-                   ("failing", .bool(s.failing)),
-                   ("nextRetryInSeconds", s.nextRetryInSeconds.map { .number(String(Int($0.rounded(.up)))) } ?? .null),
-                   ("lastSuccessAt", t(s.lastSuccessAt)), ("lastErrorAt", t(s.lastErrorAt)),
-                   ("lastError", s.lastError.map { .string($0) } ?? .null)])
-            })),
-        ])
+        .object(JSONObject([
+            .init(key: "pid", value: .number(String(pid))), .init(key: "startedAt", value: .string(startedAt.rfc3339)),
+            .init(key: "updatedAt", value: .string(updatedAt.rfc3339)),
+            .init(key: "listen", value: .array(listen.map { .string($0) })), .init(key: "admin", value: admin.map { .string($0) } ?? .null),
+            .init(key: "lastSeq", value: .number(String(lastSeq))),
+            .init(key: "endpoints", value: .array(endpoints.map { .object($0.json) })),
+            .init(key: "sinks", value: .array(sinks.map { .object($0.json) })),
+        ]))
     }
 
     public init?(json: JSONValue) {

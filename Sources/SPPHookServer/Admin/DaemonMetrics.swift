@@ -14,8 +14,8 @@ import Synchronization
 public final class DaemonMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
-    private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
-    private let meters = Mutex<[String: Meter]>([:])
+    private let counters = Mutex<[Series: CoreMetrics.Counter]>([:])
+    private let meters = Mutex<[Series: Meter]>([:])
     private let eventNames = Mutex<Set<String>>([])
     private let latency: CoreMetrics.Timer
     let maxEventLabels: Int
@@ -35,24 +35,35 @@ public final class DaemonMetrics: Sendable {
         latency = CoreMetrics.Timer(label: "spp_hookd_request_duration_seconds", dimensions: [], factory: factory)
     }
 
-    private func counter(_ name: String, _ labels: [(String, String)]) -> CoreMetrics.Counter {
-        let key = ([name] + labels.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{1}")
-        return counters.withLock { c in
+    /// A series: a metric name and its label values (each name always has the same labels).
+    private struct Series: Hashable {
+        let name: String
+        let values: [String]
+        init(_ name: String, _ labels: [(String, String)]) {
+            self.name = name
+            values = labels.map(\.1)
+        }
+    }
+
+    /// The metric object of a series, made on first use.
+    private static func cached<M>(
+        _ cache: borrowing Mutex<[Series: M]>, _ name: String, _ labels: [(String, String)], make: () -> M
+    ) -> M {
+        let key = Series(name, labels)
+        return cache.withLock { c in
             if let existing = c[key] { return existing }
-            let made = CoreMetrics.Counter(label: name, dimensions: labels, factory: factory)
+            let made = make()
             c[key] = made
             return made
         }
     }
 
+    private func counter(_ name: String, _ labels: [(String, String)]) -> CoreMetrics.Counter {
+        Self.cached(counters, name, labels) { CoreMetrics.Counter(label: name, dimensions: labels, factory: factory) }
+    }
+
     private func meter(_ name: String, _ labels: [(String, String)] = []) -> Meter {
-        let key = ([name] + labels.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{1}")
-        return meters.withLock { m in
-            if let existing = m[key] { return existing }
-            let made = Meter(label: name, dimensions: labels, factory: factory)
-            m[key] = made
-            return made
-        }
+        Self.cached(meters, name, labels) { Meter(label: name, dimensions: labels, factory: factory) }
     }
 
     private func eventLabel(_ event: String) -> String {

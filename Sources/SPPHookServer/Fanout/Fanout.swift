@@ -83,6 +83,6 @@ public final class Fanout: Sendable {
 
     /// The oldest log position a sink still needs (retention keeps the segment holding it).
     public var oldestCursorOffset: Int64 {
-        runners.map { $0.status.cursorOffset }.min() ?? Int64.max
+        runners.map(\.cursorOffset).min() ?? Int64.max
     }
 }

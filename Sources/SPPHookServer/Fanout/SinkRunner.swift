@@ -37,25 +37,6 @@ public final class SinkRunner: Sendable {
         var cursor = CursorStore.Position(seq: 0, offset: 0)
     }
 
-    /// What `status` and `/metrics` show about a sink.
-    public struct Status: Sendable {
-        public var failing: Bool
-        public var lastError: String?
-        public var lastErrorAt: Timestamp?
-        public var lastSuccessAt: Timestamp?
-        public var delivered: Int
-        public var retried: Int
-        public var deadLettered: Int
-        /// Events in the window (read, not yet finished).
-        public var pending: Int
-        /// Events waiting for a retry.
-        public var retrying: Int
-        /// Seconds until the next retry is due, when one waits.
-        public var nextRetryInSeconds: Double?
-        public var cursorSeq: UInt64
-        public var cursorOffset: Int64
-    }
-
     public let config: SinkConfig
     let sink: any EventSink
     let log: EventLog
@@ -97,17 +78,22 @@ public final class SinkRunner: Sendable {
         log.subscribe(signal)
     }
 
-    public var status: Status {
+    /// What `status`, `/metrics` and `STATUS=` show about the sink; the cursor as last saved.
+    public var status: StatusSnapshot.Sink {
         let now = monotonicSeconds()
         return state.withLock { s in
             let waiting = s.window.filter { !$0.done && !$0.inFlight && $0.attempts > 0 }
-            let next = waiting.map(\.due).min().map { max(0, $0 - now) }
-            return Status(
-                failing: s.failing, lastError: s.lastError, lastErrorAt: s.lastErrorAt, lastSuccessAt: s.lastSuccessAt,
-                delivered: s.delivered, retried: s.retried, deadLettered: s.deadLettered, pending: s.window.count,
-                retrying: waiting.count, nextRetryInSeconds: next, cursorSeq: s.cursor.seq, cursorOffset: s.cursor.offset)
+            var x = StatusSnapshot.Sink(name: config.name)
+            (x.cursorSeq, x.delivered, x.retried, x.deadLettered) = (s.cursor.seq, s.delivered, s.retried, s.deadLettered)
+            (x.retrying, x.failing) = (waiting.count, s.failing)
+            x.nextRetryInSeconds = waiting.map(\.due).min().map { max(0, $0 - now) }
+            (x.lastSuccessAt, x.lastErrorAt, x.lastError) = (s.lastSuccessAt, s.lastErrorAt, s.lastError)
+            return x
         }
     }
+
+    /// The saved cursor's log position (retention keeps the segment holding it).
+    public var cursorOffset: Int64 { state.withLock { $0.cursor.offset } }
 
     public func start() {
         POSIXThread.detach { [self] in coordinate() }
