@@ -6,10 +6,11 @@ import SPPHookCore
 /// `seq <= N` (ending at or before byte B) has been dealt with.
 ///
 /// The file holds two 64-byte slots, each a JSON line `{"seq":N,"offset":B,"check":C}`
-/// padded with spaces. Saves alternate between the slots, overwrite one in place and
-/// fdatasync once; loading takes the valid slot with the higher seq. A write torn by a
-/// crash can only damage the slot being written, never the previous position. (A rename
-/// per save would cost two fsyncs; sinks save after every finished delivery.)
+/// padded with spaces. Saves alternate between the slots and overwrite one in place;
+/// loading takes the valid slot with the higher seq. A write torn by a crash can only
+/// damage the slot being written, never the previous position. `save` writes (the
+/// position survives the process at once); `sync` makes it survive a power loss, which
+/// otherwise could only bring back an older position: delivered again, never skipped.
 ///
 /// `@unchecked Sendable`: used only by its runner's coordinator thread.
 final class CursorStore: @unchecked Sendable {
@@ -51,8 +52,13 @@ final class CursorStore: @unchecked Sendable {
         let slot = Self.slot(p)
         let at = off_t(nextSlot * Self.slotSize)
         _ = try sys("pwrite(\(path))") { slot.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, at) } }
-        try sys("fdatasync(\(path))") { fdatasync(fd) }
         nextSlot = 1 - nextSlot
+    }
+
+    /// Makes the saved positions durable.
+    func sync() throws(IOError) {
+        guard fd >= 0 else { return }
+        try sys("fdatasync(\(path))") { fdatasync(fd) }
     }
 
     private func open(initial p: Position) throws(IOError) {

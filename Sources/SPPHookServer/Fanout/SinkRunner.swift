@@ -15,6 +15,8 @@ import Synchronization
 public final class SinkRunner: Sendable {
     struct Item {
         var event: LoggedEvent
+        /// When the runner read it (monotonic): batches wait at most ``batchLinger`` to fill.
+        var arrived = monotonicSeconds()
         var attempts = 0
         var due: Double = 0
         var inFlight = false
@@ -71,6 +73,7 @@ public final class SinkRunner: Sendable {
         } else {
             startPosition = CursorStore.Position(seq: log.lastSeq, offset: log.durableEnd)
             try cursor.save(startPosition)
+            try cursor.sync()
             l.notice("new sink starts after the current end of the log; use replay for earlier events",
                 metadata: ["seq": "\(startPosition.seq)"])
         }
@@ -114,16 +117,29 @@ public final class SinkRunner: Sendable {
         config.ordered ? max(config.concurrency, sink.batchSize) : max(256, config.concurrency * 16)
     }
 
+    /// How often, at most, a moving cursor is fdatasync'ed. Every move is written at once
+    /// (a crash of the process loses nothing); a power loss can only take the cursor back
+    /// to an older position, so at most this much is delivered again (at least once).
+    static let cursorSyncInterval = 0.5
+
+    /// How long a sink that takes batches (files) lets a partial batch wait for more
+    /// events: under load one write and one fdatasync then serve many events.
+    static let batchLinger = 0.005
+
     private func coordinate() {
         var reader = LogReader(source: log, offset: startPosition.offset, skipThrough: startPosition.seq)
-        var saved = startPosition
+        var saved = SavedCursor(position: startPosition)
         var scanned: CursorStore.Position?  // where the reader has passed, once it has read
         var skipped: Int64 = 0
-        defer { reader.close() }
+        let workers = DeliveryWorkers(count: config.concurrency)
+        defer {
+            reader.close()
+            workers.stop()
+        }
         while true {
             let (stopping, inFlight) = state.withLock { ($0.stopping, $0.inFlight) }
             if stopping && inFlight == 0 {
-                persist(scanned: scanned, saved: &saved)
+                persist(scanned: scanned, saved: &saved, syncNow: true)
                 stopped.notify()
                 return
             }
@@ -131,7 +147,8 @@ public final class SinkRunner: Sendable {
             persist(scanned: scanned, saved: &saved)  // drops the finished prefix: room to refill
             let readOK = stopping ? true : refill(&reader, scanned: &scanned, skippedBytes: &skipped)
             persist(scanned: scanned, saved: &saved)
-            var wait = stopping ? 0.05 : launchDue()
+            var wait = stopping ? 0.05 : launchDue(on: workers)
+            if let due = saved.syncDue { wait = min(wait ?? .infinity, max(0.001, due - monotonicSeconds())) }
             // Unread durable events and room for them: go round again instead of sleeping
             // (the wake-up for them may already have been consumed).
             let room = state.withLock { $0.window.count } < windowCapacity
@@ -169,12 +186,13 @@ public final class SinkRunner: Sendable {
     }
 
     /// Hands due events to delivery threads. Returns how long to sleep until the next one is due.
-    private func launchDue() -> Double? {
+    private func launchDue(on workers: DeliveryWorkers) -> Double? {
         let now = monotonicSeconds()
         var jobs: [[LoggedEvent]] = []
         var nextDue: Double?
         state.withLock { s in
             var batch: [LoggedEvent] = []
+            var batchIndices: [Int] = []
             for i in s.window.indices where !s.window[i].done && !s.window[i].inFlight {
                 if s.window[i].due > now {
                     nextDue = min(nextDue ?? .infinity, s.window[i].due)
@@ -184,16 +202,23 @@ public final class SinkRunner: Sendable {
                 guard s.inFlight + jobs.count < config.concurrency else { break }
                 s.window[i].inFlight = true
                 batch.append(s.window[i].event)
+                batchIndices.append(i)
                 if batch.count >= sink.batchSize {
                     jobs.append(batch)
-                    batch = []
+                    (batch, batchIndices) = ([], [])
                 }
             }
-            if !batch.isEmpty { jobs.append(batch) }
+            if let first = batchIndices.first, sink.batchSize > 1, !s.stopping, now - s.window[first].arrived < Self.batchLinger {
+                // A partial batch of fresh events: give it a moment to fill.
+                for i in batchIndices { s.window[i].inFlight = false }
+                nextDue = min(nextDue ?? .infinity, s.window[first].arrived + Self.batchLinger)
+            } else if !batch.isEmpty {
+                jobs.append(batch)
+            }
             s.inFlight += jobs.count
         }
         for job in jobs {
-            POSIXThread.detach { [self] in
+            workers.submit { [self] in
                 let outcomes = sink.deliver(job)
                 state.withLock { s in
                     for (e, o) in zip(job, outcomes) { s.completions.append((e.seq, o)) }
@@ -268,8 +293,27 @@ public final class SinkRunner: Sendable {
         }
     }
 
-    /// Moves the cursor over the finished prefix of the window and saves it when it moved.
-    private func persist(scanned: CursorStore.Position?, saved: inout CursorStore.Position) {
+    /// The cursor as last written, and when it must next reach the disk.
+    struct SavedCursor {
+        var position: CursorStore.Position
+        var lastSync = monotonicSeconds()
+        /// Set while a written position waits for its fdatasync.
+        var syncDue: Double?
+    }
+
+    /// Moves the cursor over the finished prefix of the window and writes it when it moved;
+    /// syncs it when a sync is due (or `syncNow`).
+    private func persist(scanned: CursorStore.Position?, saved: inout SavedCursor, syncNow: Bool = false) {
+        defer {
+            if let due = saved.syncDue, syncNow || monotonicSeconds() >= due {
+                do {
+                    try cursor.sync()
+                    (saved.syncDue, saved.lastSync) = (nil, monotonicSeconds())
+                } catch {
+                    logger.error("cannot save the sink cursor", metadata: ["error": "\(error)"])
+                }
+            }
+        }
         let position: CursorStore.Position? = state.withLock { s in
             var k = 0
             while k < s.window.count && s.window[k].done { k += 1 }
@@ -279,10 +323,11 @@ public final class SinkRunner: Sendable {
             }
             return scanned
         }
-        guard let position, position != saved, position.seq >= saved.seq else { return }
+        guard let position, position != saved.position, position.seq >= saved.position.seq else { return }
         do {
             try cursor.save(position)
-            saved = position
+            saved.position = position
+            if saved.syncDue == nil { saved.syncDue = saved.lastSync + Self.cursorSyncInterval }
             state.withLock { $0.cursor = position }
         } catch {
             logger.error("cannot save the sink cursor", metadata: ["error": "\(error)"])
