@@ -100,7 +100,7 @@ public final class WebhookHandler: HTTPRequestHandler {
             counters.record(.rejected(reason: "encoding"), endpoint: name)
             return respond(.error(415, "Content-Encoding is not supported"))
         }
-        let object: JSONObject
+        let object: CanonicalObject
         do {
             object = try WebhookEnvelope.parseBody(request.body, contentType: head.headers["content-type"])
         } catch {
@@ -124,7 +124,7 @@ public final class WebhookHandler: HTTPRequestHandler {
         }
         let category = classifier.classify(envelope.event)
         counters.record(.accepted(category: category, event: envelope.event), endpoint: name)
-        let canonical = JSONWriter.bytes(.object(envelope.payload))
+        let canonical = envelope.payloadJSON
         let id = SHA256.hex(SHA256.hash(Array(name.utf8) + [0x0A] + canonical).prefix(16))
         let receivedAt = clock.now()
         let tail = EventRecord.tail(

@@ -30,14 +30,37 @@ public enum FuzzChecks {
     /// The JSON parser: never crashes; what it accepts, the writer writes back in a form
     /// that parses to the same value, and writing that again gives the same bytes.
     public static func json(_ bytes: [UInt8]) {
+        canonical(bytes)
         guard let value = try? JSONParser.parse(bytes) else { return }
         let written = JSONWriter.bytes(value)
         guard let again = try? JSONParser.parse(written) else { preconditionFailure("writer output does not parse: \(written)") }
         precondition(again == value, "round trip changed the value")
         precondition(JSONWriter.bytes(again) == written, "writer is not stable")
         if case .object(let o) = value {
-            _ = try? WebhookEnvelope(validating: o)
-            _ = WebhookEnvelope.presentedToken(in: o)
+            let object = CanonicalObject(o)
+            _ = try? WebhookEnvelope(validating: object)
+            _ = WebhookEnvelope.presentedToken(in: object)
+        }
+    }
+
+    /// The one-pass canonical writer (the receive path) agrees with parse-then-write on
+    /// every object: the same error at the same offset, or the same bytes and members,
+    /// and the same bytes once `token` is taken out.
+    public static func canonical(_ bytes: [UInt8]) {
+        guard bytes.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{") else { return }
+        let fast = Result { () throws(JSONParseError) in try CanonicalObject(parsing: bytes[...]) }
+        let tree = Result { () throws(JSONParseError) in try JSONParser.parse(bytes) }
+        switch (fast, tree) {
+        case (.failure(let a), .failure(let b)):
+            precondition(a == b, "canonical writer: \(a), parser: \(b)")
+        case (.success(let object), .success(.object(let o))):
+            precondition(object == CanonicalObject(o), "canonical writer and parse-then-write differ")
+            precondition(object.bytes == JSONWriter.bytes(.object(o)), "canonical bytes differ from the writer's")
+            for key in ["token", o.members.first?.key, o.members.last?.key].compactMap({ $0 }) {
+                precondition(object.removing(key) == JSONWriter.bytes(.object(o.removing(key))), "removing \(key) differs")
+            }
+        default:
+            preconditionFailure("canonical writer: \(fast), parser: \(tree)")
         }
     }
 

@@ -11,13 +11,19 @@ public struct WebhookEnvelope: Sendable, Equatable {
     public var event: String
     /// SPP's `created` (Unix seconds), when present.
     public var created: Int64?
-    /// The body as received, minus `token`: what is stored and forwarded.
-    public var payload: JSONObject
+    /// The body as received, minus `token`, in canonical JSON: what is stored and forwarded.
+    public var payloadJSON: [UInt8]
+
+    /// ``payloadJSON`` as a value (tests and tools).
+    public var payload: JSONObject {
+        guard case .object(let o)? = try? JSONParser.parse(payloadJSON) else { return JSONObject() }
+        return o
+    }
 
     public static let maxEventNameLength = 200
 
-    /// Parses a JSON or form-encoded body into an object.
-    public static func parseBody(_ body: [UInt8], contentType: String?) throws(EnvelopeError) -> JSONObject {
+    /// Parses a JSON or form-encoded body into an object, in canonical form.
+    public static func parseBody(_ body: [UInt8], contentType: String?) throws(EnvelopeError) -> CanonicalObject {
         let mediaType = contentType.map { ct in
             ct.split(separator: ";", maxSplits: 1).first.map { $0.trimmingOWS().lowercasedASCII() } ?? ""
         }
@@ -32,25 +38,25 @@ public struct WebhookEnvelope: Sendable, Equatable {
         default: isForm = !body.isEmpty
         }
         if isForm {
-            return try FormDecoder.decode(body)
+            return CanonicalObject(try FormDecoder.decode(body))
         }
-        let value: JSONValue
         do {
-            value = try JSONParser.parse(body[...])
+            if looksLikeJSON { return try CanonicalObject(parsing: body[...]) }
+            // Not an object: say what it is instead (or why it is not JSON at all).
+            _ = try JSONParser.parse(body[...])
         } catch {
             throw .invalidJSON(error)
         }
-        guard case .object(let object) = value else { throw .notAnObject }
-        return object
+        throw .notAnObject
     }
 
     /// The `token` the sender presented, if it is a string.
-    public static func presentedToken(in object: JSONObject) -> String? {
+    public static func presentedToken(in object: CanonicalObject) -> String? {
         object["token"]?.stringValue
     }
 
     /// Validates the envelope fields of an authenticated body and strips its token.
-    public init(validating object: JSONObject) throws(EnvelopeError) {
+    public init(validating object: CanonicalObject) throws(EnvelopeError) {
         guard let eventValue = object["event"] else { throw .missingField("event") }
         guard case .string(let event) = eventValue else { throw .wrongType("event", expected: "string") }
         guard !event.isEmpty, event.utf8.count <= Self.maxEventNameLength,
@@ -69,7 +75,7 @@ public struct WebhookEnvelope: Sendable, Equatable {
         case .some:
             throw .wrongType("created", expected: "integer Unix seconds")
         }
-        payload = object.removing("token")
+        payloadJSON = object.removing("token")
     }
 }
 

@@ -11,7 +11,7 @@ public struct JSONParser {
     /// Parses one JSON value filling all of `bytes` (surrounding whitespace allowed).
     public static func parse(_ bytes: ArraySlice<UInt8>, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
         let result: Result<JSONValue, JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
-            var parser = Cursor(buffer: buffer, maxDepth: maxDepth)
+            var parser = JSONCursor(buffer: buffer, maxDepth: maxDepth)
             do throws(JSONParseError) {
                 parser.skipWhitespace()
                 let value = try parser.parseValue(depth: 0)
@@ -36,7 +36,8 @@ public struct JSONParser {
     }
 }
 
-private struct Cursor {
+/// The parser's position in its input; ``CanonicalObject`` writes canonical JSON with it.
+struct JSONCursor {
     let buffer: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
     var index = 0
@@ -146,8 +147,14 @@ private struct Cursor {
     }
 
     mutating func parseNumber() throws(JSONParseError) -> JSONValue {
+        let range = try scanNumber()
+        return .number(String(decoding: UnsafeBufferPointer(rebasing: buffer[range]), as: UTF8.self))
+    }
+
+    /// Validates the number at the cursor and moves past it; returns where its text is.
+    mutating func scanNumber() throws(JSONParseError) -> Range<Int> {
         let start = index
-        func digits(_ c: inout Cursor) -> Int {
+        func digits(_ c: inout JSONCursor) -> Int {
             let s = c.index
             while c.index < c.buffer.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c.buffer[c.index]) {
                 c.index += 1
@@ -172,8 +179,7 @@ private struct Cursor {
             }
             guard digits(&self) > 0 else { throw JSONParseError(.invalidNumber, at: start) }
         }
-        let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self)
-        return .number(text)
+        return start..<index
     }
 
     mutating func parseString() throws(JSONParseError) -> String {
