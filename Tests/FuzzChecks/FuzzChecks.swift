@@ -30,6 +30,7 @@ public enum FuzzChecks {
     /// The JSON parser: never crashes; what it accepts, the writer writes back in a form
     /// that parses to the same value, and writing that again gives the same bytes.
     public static func json(_ bytes: [UInt8]) {
+        precondition(UTF8Validation.isValid(bytes) == (String(validating: bytes, as: UTF8.self) != nil), "UTF-8 validation differs from the standard library's")
         canonical(bytes)
         guard let value = try? JSONParser.parse(bytes) else { return }
         let written = JSONWriter.bytes(value)

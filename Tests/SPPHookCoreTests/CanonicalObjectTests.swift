@@ -17,6 +17,9 @@ struct CanonicalObjectTests {
         #"{"é":"ü","日本":"語","emoji":"😀"}"#,
         #"{"token":"t","event":"order.created","created":1558608668,"data":{"id":"B1","token":"inner"}}"#,
         #"{"event":"x","token":"t"}"#,
+        "{\"de\u{7F}l\":\"x\",\"abcdefghijk\u{7F}lmnop\":\"abcdefghij\u{7F}\u{7F}klmnopqrstu\"}",  // DEL, in keys and values
+        #"{"a long key, past eight bytes":"and a long value with an escape \u0041 at the end"}"#,
+        "{\"K\":1,\"k\":2,\"Kelvin \u{212A}\":3}",
         #"{"token":"only"}"#,
         #"{}"#,
     ])
@@ -49,6 +52,11 @@ struct CanonicalObjectTests {
         #"{"b":{"a":1,"a":2}}"#,
         #"{"a":{"a":1},"a":2}"#,
         "{\"\u{E9}\":1,\"e\u{301}\":2}",  // canonically equivalent keys are duplicates, as in the parser
+        "{\"K\":1,\"\u{212A}\":2}",  // KELVIN SIGN is canonically "K"
+        #"{"K":1,"\u212A":2}"#,
+        #"{"\u004b":1,"K":2}"#,
+        "{\"a\":\"abcdefghij\u{01}\"}",  // a control character after an eight-byte run
+        "{\"abcdefghij\u{01}\":1}",
         #"{"a":"unterminated"#,
         #"{"a":"esc\"aped"#,
         #"{"a":[1,2"#,

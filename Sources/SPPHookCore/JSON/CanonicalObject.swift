@@ -26,7 +26,7 @@ public struct CanonicalObject: Sendable, Equatable {
         var members: [Member]? = []
         let failure: JSONParseError? = input.withUnsafeBufferPointer { buffer in
             var cursor = JSONCursor(buffer: buffer, maxDepth: maxDepth)
-            var keys: [String] = []
+            var keys: [JSONCursor.Key] = []
             do throws(JSONParseError) {
                 cursor.skipWhitespace()
                 guard try cursor.peek() == UInt8(ascii: "{") else { throw JSONParseError(.unexpectedCharacter, at: cursor.index) }
@@ -89,8 +89,30 @@ public struct CanonicalObject: Sendable, Equatable {
 }
 
 extension JSONCursor {
+    /// An object key for the duplicate check: ASCII keys without escapes stay bytes of the
+    /// input; others are decoded (compared as Strings, as the parser does: canonically
+    /// equivalent keys are duplicates, and KELVIN SIGN is one of "K").
+    enum Key {
+        case ascii(PlainString)
+        case string(String)
+    }
+
+    func string(_ key: Key) -> String {
+        switch key {
+        case .ascii(let plain): String(decoding: UnsafeBufferPointer(rebasing: buffer[plain.range]), as: UTF8.self)
+        case .string(let s): s
+        }
+    }
+
+    func same(_ a: Key, _ b: Key) -> Bool {
+        if case .ascii(let x) = a, case .ascii(let y) = b {
+            return buffer[x.range].elementsEqual(buffer[y.range])
+        }
+        return string(a) == string(b)
+    }
+
     /// Mirrors ``parseValue(depth:)``, writing canonical JSON instead of building a value.
-    mutating func writeValue(depth: Int, into out: inout [UInt8], keys: inout [String]) throws(JSONParseError) {
+    mutating func writeValue(depth: Int, into out: inout [UInt8], keys: inout [Key]) throws(JSONParseError) {
         var none: [CanonicalObject.Member]? = nil
         switch try peek() {
         case UInt8(ascii: "{"): try writeObject(depth: depth + 1, into: &out, keys: &keys, topLevel: &none)
@@ -114,7 +136,7 @@ extension JSONCursor {
     /// Mirrors ``parseObject(depth:)``. `keys` is a stack shared by the nested objects (for
     /// the duplicate-key check); `topLevel`, when given, receives this object's members.
     mutating func writeObject(
-        depth: Int, into out: inout [UInt8], keys: inout [String], topLevel: inout [CanonicalObject.Member]?
+        depth: Int, into out: inout [UInt8], keys: inout [Key], topLevel: inout [CanonicalObject.Member]?
     ) throws(JSONParseError) {
         guard depth <= maxDepth else { throw JSONParseError(.tooDeep, at: index) }
         index += 1  // {
@@ -132,12 +154,18 @@ extension JSONCursor {
             skipWhitespace()
             guard try peek() == UInt8(ascii: "\"") else { throw JSONParseError(.unexpectedCharacter, at: index) }
             let keyOffset = index
-            let key = try parseString()
-            if keys.count - first < 16 {
-                if keys[first...].contains(key) { throw JSONParseError(.duplicateKey, at: keyOffset) }
+            let key: Key
+            if let plain = try scanString(), plain.isASCII {
+                key = .ascii(plain)
             } else {
-                if seen == nil { seen = Set(keys[first...]) }
-                guard seen!.insert(key).inserted else { throw JSONParseError(.duplicateKey, at: keyOffset) }
+                index = keyOffset
+                key = .string(try parseString())
+            }
+            if keys.count - first < 16 {
+                if keys[first...].contains(where: { same($0, key) }) { throw JSONParseError(.duplicateKey, at: keyOffset) }
+            } else {
+                if seen == nil { seen = Set(keys[first...].map(string)) }
+                guard seen!.insert(string(key)).inserted else { throw JSONParseError(.duplicateKey, at: keyOffset) }
             }
             keys.append(key)
             skipWhitespace()
@@ -145,11 +173,16 @@ extension JSONCursor {
             index += 1
             skipWhitespace()
             let start = out.count
-            JSONWriter.writeString(key, into: &out)
+            switch key {
+            case .ascii(let plain): copy(plain, into: &out)
+            case .string(let s): JSONWriter.writeString(s, into: &out)
+            }
             out.append(UInt8(ascii: ":"))
             let valueStart = out.count
             try writeValue(depth: depth, into: &out, keys: &keys)
-            topLevel?.append(CanonicalObject.Member(key: key, start: start, value: valueStart..<out.count))
+            if topLevel != nil {
+                topLevel!.append(CanonicalObject.Member(key: string(key), start: start, value: valueStart..<out.count))
+            }
             skipWhitespace()
             switch try peek() {
             case UInt8(ascii: ","):
@@ -165,7 +198,7 @@ extension JSONCursor {
     }
 
     /// Mirrors ``parseArray(depth:)``.
-    mutating func writeArray(depth: Int, into out: inout [UInt8], keys: inout [String]) throws(JSONParseError) {
+    mutating func writeArray(depth: Int, into out: inout [UInt8], keys: inout [Key]) throws(JSONParseError) {
         guard depth <= maxDepth else { throw JSONParseError(.tooDeep, at: index) }
         index += 1  // [
         out.append(UInt8(ascii: "["))
@@ -193,33 +226,26 @@ extension JSONCursor {
     }
 
     /// Mirrors ``parseString()`` followed by ``JSONWriter/writeString(_:into:)``. A string
-    /// without escapes is validated and copied as it is; one with escapes goes the long way.
+    /// without escapes is copied as it is (but for DEL); one with escapes goes the long way.
     mutating func writeString(into out: inout [UInt8]) throws(JSONParseError) {
-        let quote = index
-        index += 1
-        let start = index
-        while index < buffer.count {
-            let c = buffer[index]
-            if c == UInt8(ascii: "\"") {
-                let text = UnsafeBufferPointer(rebasing: buffer[start..<index])
-                guard UTF8Validation.isValid(text) else { throw JSONParseError(.invalidUTF8, at: start) }
-                index += 1
-                out.append(UInt8(ascii: "\""))
-                if text.contains(0x7F) {
-                    for b in text {
-                        if b == 0x7F { out.append(contentsOf: "\\u007f".utf8) } else { out.append(b) }
-                    }
-                } else {
-                    out.append(contentsOf: text)
-                }
-                out.append(UInt8(ascii: "\""))
-                return
-            }
-            if c == UInt8(ascii: "\\") { break }
-            if c < 0x20 { throw JSONParseError(.controlCharacterInString, at: index) }
-            index += 1
+        let start = index + 1
+        if let plain = try scanString() {
+            copy(plain, into: &out)
+        } else {
+            JSONWriter.writeString(try finishString(start: start), into: &out)
         }
-        index = quote
-        JSONWriter.writeString(try parseString(), into: &out)
+    }
+
+    func copy(_ plain: PlainString, into out: inout [UInt8]) {
+        let text = UnsafeBufferPointer(rebasing: buffer[plain.range])
+        out.append(UInt8(ascii: "\""))
+        if plain.hasDelete {
+            for b in text {
+                if b == 0x7F { out.append(contentsOf: "\\u007f".utf8) } else { out.append(b) }
+            }
+        } else {
+            out.append(contentsOf: text)
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }

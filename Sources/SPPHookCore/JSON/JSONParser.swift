@@ -182,24 +182,64 @@ struct JSONCursor {
         return start..<index
     }
 
-    mutating func parseString() throws(JSONParseError) -> String {
+    /// A string without escapes, as ``scanString()`` found it.
+    struct PlainString {
+        /// The text between the quotes (valid UTF-8).
+        var range: Range<Int>
+        var isASCII: Bool
+        /// Holds U+007F, which the writer escapes.
+        var hasDelete: Bool
+    }
+
+    /// Scans the string at the cursor (on its opening quote). Without escapes: validates
+    /// it, moves past the closing quote and returns where its text is. Otherwise returns
+    /// nil with the cursor on the first escape (or at the end of input), everything before
+    /// it checked: ``finishString(start:)`` goes on from there.
+    mutating func scanString() throws(JSONParseError) -> PlainString? {
         index += 1  // opening quote
         let start = index
-        // Fast path: no escapes.
-        while index < buffer.count {
-            let c = buffer[index]
+        var high: UInt64 = 0
+        var hasDelete = false
+        let base = buffer.baseAddress!
+        while true {
+            // Eight bytes at a time while none is a quote, a backslash, a control or DEL.
+            while index + 8 <= buffer.count {
+                let w = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+                let q = w ^ 0x2222_2222_2222_2222, b = w ^ 0x5C5C_5C5C_5C5C_5C5C, d = w ^ 0x7F7F_7F7F_7F7F_7F7F
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                let special = ((q &- ones) & ~q) | ((b &- ones) & ~b) | ((d &- ones) & ~d) | ((w &- 0x2020_2020_2020_2020) & ~w)
+                if special & 0x8080_8080_8080_8080 != 0 { break }
+                high |= w
+                index += 8
+            }
+            guard index < buffer.count else { return nil }
+            let c = base[index]
             if c == UInt8(ascii: "\"") {
-                let slice = UnsafeBufferPointer(rebasing: buffer[start..<index])
-                guard let s = String(validating: slice, as: UTF8.self) else {
+                let isASCII = high & 0x8080_8080_8080_8080 == 0
+                if !isASCII, !UTF8Validation.isValid(UnsafeBufferPointer(rebasing: buffer[start..<index])) {
                     throw JSONParseError(.invalidUTF8, at: start)
                 }
                 index += 1
-                return s
+                return PlainString(range: start..<(index - 1), isASCII: isASCII, hasDelete: hasDelete)
             }
-            if c == UInt8(ascii: "\\") { break }
+            if c == UInt8(ascii: "\\") { return nil }
             if c < 0x20 { throw JSONParseError(.controlCharacterInString, at: index) }
+            if c == 0x7F { hasDelete = true }
+            high |= UInt64(c)
             index += 1
         }
+    }
+
+    mutating func parseString() throws(JSONParseError) -> String {
+        let start = index + 1
+        if let plain = try scanString() {
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[plain.range]), as: UTF8.self)
+        }
+        return try finishString(start: start)
+    }
+
+    /// The rest of a string with escapes (see ``scanString()``); `start` is where its text began.
+    mutating func finishString(start: Int) throws(JSONParseError) -> String {
         var bytes = Array(buffer[start..<index])
         while true {
             guard index < buffer.count else { throw JSONParseError(.unexpectedEnd, at: index) }
@@ -207,10 +247,10 @@ struct JSONCursor {
             switch c {
             case UInt8(ascii: "\""):
                 index += 1
-                guard let s = String(validating: bytes, as: UTF8.self) else {
+                guard bytes.withUnsafeBufferPointer(UTF8Validation.isValid) else {
                     throw JSONParseError(.invalidUTF8, at: start)
                 }
-                return s
+                return String(decoding: bytes, as: UTF8.self)
             case UInt8(ascii: "\\"):
                 try parseEscape(into: &bytes)
             case 0..<0x20:

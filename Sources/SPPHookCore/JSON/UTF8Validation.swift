@@ -2,8 +2,12 @@
 
 /// Well-formed UTF-8 (Unicode 15, table 3-7: no overlong forms, no surrogates, nothing
 /// above U+10FFFF), checked without building a String.
-enum UTF8Validation {
-    static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+public enum UTF8Validation {
+    public static func isValid(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer(isValid)
+    }
+
+    public static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let base = bytes.baseAddress else { return true }
         let n = bytes.count
         var i = 0
