@@ -127,7 +127,7 @@ public final class WebhookHandler: HTTPRequestHandler {
         let category = classifier.classify(envelope.event)
         counters.record(.accepted(category: category, event: envelope.event), endpoint: name)
         let canonical = envelope.payloadJSON
-        let id = SHA256.hex(SHA256.hash(Array(name.utf8) + [0x0A] + canonical).prefix(16))
+        let id = SHA256.hex(SHA256.hash(parts: Array(name.utf8), [0x0A], canonical).prefix(16))
         let receivedAt = clock.now()
         let tail = EventRecord.tail(
             id: id, receivedAt: receivedAt, endpoint: name, category: category, event: envelope.event,

@@ -10,10 +10,19 @@ public struct FileSink: EventSink {
     let template: String
     let mode: Int
 
+    /// The path has no placeholders: every event goes to the same file.
+    let isFixed: Bool
+
+    private struct EventKind: Hashable {
+        var category: EventCategory
+        var event: String
+    }
+
     public init(name: String, path: String, mode: Int) {
         self.name = name
         self.template = path
         self.mode = mode
+        self.isFixed = !path.contains("{category}") && !path.contains("{event}")
     }
 
     public var batchSize: Int { 512 }
@@ -21,8 +30,20 @@ public struct FileSink: EventSink {
     public func deliver(_ events: [LoggedEvent]) -> [DeliveryOutcome] {
         var byPath: [String: [Int]] = [:]
         var order: [String] = []
+        var expanded: [EventKind: String] = [:]  // one expansion per kind of event in the batch
         for (i, e) in events.enumerated() {
-            let p = PathTemplate.expand(template, category: e.category, event: e.head.event)
+            let p: String
+            if isFixed {
+                p = template
+            } else {
+                let kind = EventKind(category: e.category, event: e.head.event)
+                if let known = expanded[kind] {
+                    p = known
+                } else {
+                    p = PathTemplate.expand(template, category: e.category, event: e.head.event)
+                    expanded[kind] = p
+                }
+            }
             if byPath[p] == nil { order.append(p) }
             byPath[p, default: []].append(i)
         }
