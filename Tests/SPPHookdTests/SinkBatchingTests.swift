@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+import Dispatch
+import Foundation
+import Logging
+import SPPHookCore
+@testable import SPPHookServer
+import Synchronization
+import Testing
+
+/// The delivery side's throughput mechanics: long-lived delivery threads, batches that
+/// fill for a moment, and cursors written at once but synced at intervals.
+@Suite("Sink batching and delivery threads")
+struct SinkBatchingTests {
+    @Test func deliveryThreadsRunAtMostTheirCountAtOnceAndFinishQueuedJobsOnStop() {
+        let workers = DeliveryWorkers(count: 3)
+        let counts = Mutex((running: 0, peak: 0, done: 0))
+        let finished = DispatchSemaphore(value: 0)
+        for _ in 0..<9 {
+            workers.submit {
+                counts.withLock { c in
+                    c.running += 1
+                    c.peak = max(c.peak, c.running)
+                }
+                usleep(40_000)
+                counts.withLock { c in
+                    c.running -= 1
+                    c.done += 1
+                }
+                finished.signal()
+            }
+        }
+        workers.stop()  // queued jobs still run
+        for _ in 0..<9 { #expect(finished.wait(timeout: .now() + 10) == .success) }
+        let c = counts.withLock { $0 }
+        #expect(c.done == 9)
+        #expect(c.peak == 3, "three threads should have run three jobs at once")
+    }
+
+    /// A sink that records the size of every batch it is handed.
+    final class RecordingSink: EventSink, @unchecked Sendable {
+        let name = "rec"
+        let batches = Mutex<[[UInt64]]>([])
+        var batchSize: Int { 512 }
+
+        func deliver(_ events: [LoggedEvent]) -> [DeliveryOutcome] {
+            batches.withLock { $0.append(events.map(\.seq)) }
+            return events.map { _ in .delivered }
+        }
+    }
+
+    /// Events a millisecond apart (each its own group commit on a fast disk) still reach a
+    /// file-like sink in batches: it lets a partial batch fill for ``SinkRunner/batchLinger``.
+    @Test func tricklingEventsReachABatchSinkInBatchesInOrder() throws {
+        let dir = TemporaryDirectory()
+        let clock = ManualClock()
+        let log = try EventLog(directory: dir.file("data"), dedupWindowSeconds: 3600, clock: clock, logger: .quiet)
+        let sink = RecordingSink()
+        let runner = try SinkRunner(
+            config: SinkConfig(name: "rec", kind: .file(path: dir.file("unused"), mode: 0o600)), sink: sink, log: log,
+            dataDir: dir.file("data"), clock: clock, logger: .quiet)
+        runner.start()
+        let acknowledged = DispatchSemaphore(value: 0)
+        for n in 1...200 {
+            usleep(1000)
+            let id = EventLogTests.id(n)
+            let tail = EventRecord.tail(id: id, receivedAt: clock.now(), endpoint: "main", category: .orders, event: "order.created",
+                created: 1, payload: JSONObject([.init(key: "n", value: .number(String(n)))]))
+            log.append(id: id, category: .orders, receivedAt: clock.now(), tail: tail) { _ in acknowledged.signal() }
+        }
+        for _ in 1...200 { acknowledged.wait() }
+        try waitFor { sink.batches.withLock { $0.joined().count } == 200 }
+        let batches = sink.batches.withLock { $0 }
+        #expect(Array(batches.joined()) == Array(1...200), "every event once, in log order")
+        // About one batch per 5 ms of events; without the linger, one per group commit (~200).
+        #expect(batches.count <= 100, "batches: \(batches.map(\.count))")
+        // The cursor is on disk at once (written; synced within the interval).
+        try waitFor { runner.cursorOffset == log.durableEnd }
+        #expect(SinkRunner.savedCursor(dataDir: dir.file("data"), sink: "rec")?.seq == 200)
+        runner.beginStopping()
+        runner.waitUntilStopped(timeout: 5)
+    }
+}
