@@ -109,6 +109,9 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 SPP_RSS=$(peak_rss_kib $SPP_PID)
+# For the report, not the ratios: the same daemon and bodies on a path with no endpoint (404,
+# answered after reading the body): what the HTTP layer alone costs next to nginx.
+run_wrk spp-hookd-http http://127.0.0.1:18083/no-endpoint-here
 kill -TERM $SPP_PID; wait $SPP_PID 2>/dev/null || true
 SPP_STORED=$(wc -l < "$OUT/spp-hookd/data/events.jsonl")
 SPP_SINK=$(wc -l < "$OUT/spp-hookd/archive.jsonl" 2>/dev/null || echo 0)
@@ -146,6 +149,8 @@ for n, v in r.items():
 s, g, w = r["spp-hookd"], r["nginx"], r["webhook"]
 verified = lambda v: min(v["acked"], v["stored"]) / v["seconds"]
 print(f"spp-hookd/nginx requests/s: {s['rps']/g['rps']:.2f}x")
+h = parse("spp-hookd-http")
+print(f"  (spp-hookd's HTTP layer alone, 404 for an unknown path after reading the same bodies: {h['rps']:.0f} req/s, {h['rps']/g['rps']:.2f}x nginx)")
 print(f"spp-hookd/webhook requests/s: {s['rps']/w['rps']:.2f}x; verified-stored events/s: {verified(s):.0f} vs {verified(w):.0f} ({verified(s)/max(verified(w),1):.1f}x)")
 lost = s["acked"] - s["stored"]
 print("spp-hookd: every acknowledged event on disk" if lost <= 0 else f"spp-hookd: {lost} ACKNOWLEDGED EVENTS MISSING")

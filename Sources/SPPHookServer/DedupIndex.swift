@@ -29,15 +29,54 @@ struct DedupIndex {
         var durable: Bool
     }
 
+    /// An entry as the index keeps it: seq in the low 56 bits, the category's index in the
+    /// next 7, durable in the top one (8 bytes a key instead of 24; the time is in `order`).
+    private struct Packed {
+        var bits: UInt64
+
+        private static let categories = EventCategory.allCases
+        private static let seqMask: UInt64 = (1 << 56) - 1
+
+        init(_ e: Entry) {
+            let category = UInt64(Self.categories.firstIndex(of: e.category) ?? Self.categories.count - 1)
+            bits = (e.seq & Self.seqMask) | category << 56 | (e.durable ? 1 << 63 : 0)
+        }
+
+        var seq: UInt64 { bits & Self.seqMask }
+        var durable: Bool {
+            get { bits >> 63 == 1 }
+            set { bits = newValue ? bits | 1 << 63 : bits & ~(1 << 63) }
+        }
+
+        func entry(atMs: Int64) -> Entry {
+            Entry(seq: seq, atMs: atMs, category: Self.categories[Int((bits >> 56) & 0x7F)], durable: durable)
+        }
+    }
+
+    /// One insertion, for expiry: the time in whole seconds rounded up (an entry may
+    /// outlive the window by under a second, never expire early) and the seq's low bits,
+    /// enough to tell a later entry under the same key from this one.
+    private struct Insertion {
+        var key: Key
+        var seqLow: UInt32
+        var atSeconds: UInt32
+
+        init(key: Key, seq: UInt64, atMs: Int64) {
+            self.key = key
+            seqLow = UInt32(truncatingIfNeeded: seq)
+            atSeconds = UInt32(clamping: (max(0, atMs) + 999) / 1000)
+        }
+    }
+
     let windowMs: Int64
     let maxEntries: Int
     /// Sharded by key, so growing one shard rehashes a sixty-fourth of the index while the
     /// log's lock is held, not all of it (a stall of tens of milliseconds at 500k entries).
-    private var shards = [[Key: Entry]](repeating: [:], count: 64)
+    private var shards = [[Key: Packed]](repeating: [:], count: 64)
     private(set) var count = 0
     /// Insertion order, for expiry, in fixed-size chunks: appending never copies the whole
     /// history, and consumed chunks are dropped whole.
-    private var order: [[(atMs: Int64, key: Key, seq: UInt64)]] = []
+    private var order: [[Insertion]] = []
     private var orderHead = 0  // index into order[0]
     private static let chunkSize = 8192
 
@@ -50,16 +89,17 @@ struct DedupIndex {
 
     private static func shard(_ key: Key) -> Int { Int(truncatingIfNeeded: key.low & 63) }
 
-    subscript(key: Key) -> Entry? { shards[Self.shard(key)][key] }
+    /// The entry under `key` (its `atMs` is not kept: reported as 0).
+    subscript(key: Key) -> Entry? { shards[Self.shard(key)][key]?.entry(atMs: 0) }
 
     mutating func insert(_ key: Key, _ entry: Entry) {
         guard isEnabled else { return }
-        if shards[Self.shard(key)].updateValue(entry, forKey: key) == nil { count += 1 }
+        if shards[Self.shard(key)].updateValue(Packed(entry), forKey: key) == nil { count += 1 }
         if order.last.map({ $0.count >= Self.chunkSize }) ?? true {
             order.append([])
             order[order.count - 1].reserveCapacity(Self.chunkSize)
         }
-        order[order.count - 1].append((entry.atMs, key, entry.seq))
+        order[order.count - 1].append(Insertion(key: key, seq: entry.seq, atMs: entry.atMs))
     }
 
     mutating func markDurable(_ key: Key, seq: UInt64) {
@@ -85,8 +125,12 @@ struct DedupIndex {
                 continue
             }
             let o = first[orderHead]
-            guard o.atMs < cutoff || count > maxEntries else { return }
-            remove(o.key, seq: o.seq)
+            guard Int64(o.atSeconds) * 1000 < cutoff || count > maxEntries else { return }
+            let i = Self.shard(o.key)
+            if let current = shards[i][o.key], UInt32(truncatingIfNeeded: current.seq) == o.seqLow {
+                shards[i][o.key] = nil
+                count -= 1
+            }
             orderHead += 1
         }
     }
