@@ -138,15 +138,7 @@ extension JSONCursor {
     mutating func writeObject(
         depth: Int, into out: inout [UInt8], keys: inout [Key], topLevel: inout [CanonicalObject.Member]?
     ) throws(JSONParseError) {
-        guard depth <= maxDepth else { throw JSONParseError(.tooDeep, at: index) }
-        index += 1  // {
-        out.append(UInt8(ascii: "{"))
-        skipWhitespace()
-        if try peek() == UInt8(ascii: "}") {
-            index += 1
-            out.append(UInt8(ascii: "}"))
-            return
-        }
+        if try open(depth: depth, closedBy: UInt8(ascii: "}"), into: &out) { return }
         let first = keys.count
         defer { keys.removeSubrange(first...) }
         var seen: Set<String>?  // only for large objects, as the parser does
@@ -183,46 +175,41 @@ extension JSONCursor {
             if topLevel != nil {
                 topLevel!.append(CanonicalObject.Member(key: string(key), start: start, value: valueStart..<out.count))
             }
-            skipWhitespace()
-            switch try peek() {
-            case UInt8(ascii: ","):
-                index += 1
-                out.append(UInt8(ascii: ","))
-            case UInt8(ascii: "}"):
-                index += 1
-                out.append(UInt8(ascii: "}"))
-                return
-            default: throw JSONParseError(.unexpectedCharacter, at: index)
-            }
+            if try next(closedBy: UInt8(ascii: "}"), into: &out) { return }
         }
     }
 
     /// Mirrors ``parseArray(depth:)``.
     mutating func writeArray(depth: Int, into out: inout [UInt8], keys: inout [Key]) throws(JSONParseError) {
-        guard depth <= maxDepth else { throw JSONParseError(.tooDeep, at: index) }
-        index += 1  // [
-        out.append(UInt8(ascii: "["))
-        skipWhitespace()
-        if try peek() == UInt8(ascii: "]") {
-            index += 1
-            out.append(UInt8(ascii: "]"))
-            return
-        }
+        if try open(depth: depth, closedBy: UInt8(ascii: "]"), into: &out) { return }
         while true {
             skipWhitespace()
             try writeValue(depth: depth, into: &out, keys: &keys)
-            skipWhitespace()
-            switch try peek() {
-            case UInt8(ascii: ","):
-                index += 1
-                out.append(UInt8(ascii: ","))
-            case UInt8(ascii: "]"):
-                index += 1
-                out.append(UInt8(ascii: "]"))
-                return
-            default: throw JSONParseError(.unexpectedCharacter, at: index)
-            }
+            if try next(closedBy: UInt8(ascii: "]"), into: &out) { return }
         }
+    }
+
+    /// Enters an object or array (checking depth) and copies its opening bracket; true
+    /// when it is empty (closed at once, closing bracket copied).
+    private mutating func open(depth: Int, closedBy close: UInt8, into out: inout [UInt8]) throws(JSONParseError) -> Bool {
+        guard depth <= maxDepth else { throw JSONParseError(.tooDeep, at: index) }
+        out.append(buffer[index])
+        index += 1
+        skipWhitespace()
+        guard try peek() == close else { return false }
+        index += 1
+        out.append(close)
+        return true
+    }
+
+    /// After a member or element: copies the comma (false) or the closing bracket (true).
+    private mutating func next(closedBy close: UInt8, into out: inout [UInt8]) throws(JSONParseError) -> Bool {
+        skipWhitespace()
+        let c = try peek()
+        guard c == UInt8(ascii: ",") || c == close else { throw JSONParseError(.unexpectedCharacter, at: index) }
+        index += 1
+        out.append(c)
+        return c == close
     }
 
     /// Mirrors ``parseString()`` followed by ``JSONWriter/writeString(_:into:)``. A string
