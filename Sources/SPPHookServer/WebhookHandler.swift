@@ -2,7 +2,6 @@
 public import Logging
 public import SPPHookCore
 import Synchronization
-import Glibc
 
 /// The receive pipeline: route by path, authenticate the body token, validate the
 /// envelope, classify, persist, and only then acknowledge.
@@ -43,7 +42,6 @@ public final class WebhookHandler: HTTPRequestHandler {
     }
 
     private static let allow = [("Allow", "POST")]
-    private let skipLog = getenv("SPP_SKIPLOG") != nil
 
     private static func byPath(_ endpoints: [Endpoint]) -> [String: Endpoint] {
         Dictionary(endpoints.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
@@ -134,7 +132,6 @@ public final class WebhookHandler: HTTPRequestHandler {
             created: envelope.created, payloadJSON: canonical)
         let logger = self.logger
         let event = envelope.event
-        if skipLog { return respond(.json(200, .object(JSONObject([.init(key: "ok", value: .bool(true))])))) }
         log.append(id: id, category: category, receivedAt: receivedAt, tail: tail) { outcome in
             switch outcome {
             case .stored(let seq):
