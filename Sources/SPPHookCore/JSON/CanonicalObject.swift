@@ -80,12 +80,6 @@ public struct CanonicalObject: Sendable, Equatable {
         }
         return out
     }
-
-    /// The object as a ``JSONValue`` tree (tests and tools).
-    public var object: JSONObject {
-        guard case .object(let o)? = try? JSONParser.parse(bytes) else { return JSONObject() }
-        return o
-    }
 }
 
 extension JSONCursor {
