@@ -2,10 +2,16 @@
 SWIFT ?= swift
 PREFIX ?= /usr/local
 SYSTEM_PACKAGES := libssl-dev libsystemd-dev pkg-config
-TEST_PACKAGES := openssl systemd python3 slowhttptest
+TEST_PACKAGES := openssl systemd python3 slowhttptest curl util-linux
+DEB_PACKAGES := dpkg-dev binutils lintian
 BENCH_PACKAGES := wrk nginx-light webhook
+# The installed binary carries the Swift runtime (static standard library): it runs on a
+# machine without the toolchain, and the package depends only on Debian's libraries. Its own
+# build folder, so the man page plugin's release build (.build/release) does not replace it.
+RELEASE_FLAGS := -c release --static-swift-stdlib --scratch-path .build-static -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now
+RELEASE_BIN := .build-static/release/spp-hookd
 
-.PHONY: all deps install-packages build release run test fuzz bench install clean
+.PHONY: all deps install-packages build release man run test fuzz bench install deb systemd-test clean
 
 all: build
 
@@ -25,7 +31,12 @@ build: deps
 	$(SWIFT) build
 
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build $(RELEASE_FLAGS)
+
+# The man page, from the command line's own help.
+man: deps
+	mkdir -p .build/man
+	$(SWIFT) package --allow-writing-to-directory .build/man generate-manual --output-directory .build/man
 
 # Runs the daemon on config.example.json (loopback: 127.0.0.1:8080, admin on 127.0.0.1:9101).
 run: deps
@@ -38,6 +49,7 @@ test: deps
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(TEST_PACKAGES)"
 	@python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus_client 2>/dev/null \
 		|| $(MAKE) --no-print-directory install-packages PACKAGES=python3-prometheus-client
+	@$(MAKE) --no-print-directory deb
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	@$(MAKE) --no-print-directory fuzz
@@ -56,10 +68,20 @@ bench: deps
 	bash scripts/bench-sinks.sh
 
 # Binary, systemd units, /etc/spp-hookd/config.json (kept if present), docs. PREFIX, DESTDIR.
-install: release
-	mkdir -p .build/man
-	$(SWIFT) package --allow-writing-to-directory .build/man generate-manual --output-directory .build/man
-	MANPAGE=.build/man/spp-hookd.1 PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) bash scripts/install.sh .build/release/spp-hookd
+install: man release
+	MANPAGE=.build/man/spp-hookd.1 PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) bash scripts/install.sh $(RELEASE_BIN)
+
+# The Debian package spp-hookd_<version>_<arch>.deb in this folder, checked by lintian.
+deb: man release
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES)"
+	rm -f spp-hookd_*.deb
+	bash scripts/make-deb.sh $(RELEASE_BIN) .build/man/spp-hookd.1 .
+	lintian --fail-on error spp-hookd_*.deb
+
+# Only the real-systemd tests (they also run in make test).
+systemd-test: deb
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --filter RealSystemd
 
 clean:
-	rm -rf .build .build-fuzz spp-data bench-out
+	rm -rf .build .build-fuzz .build-static spp-data bench-out spp-hookd_*.deb

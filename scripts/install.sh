@@ -20,7 +20,7 @@ sed "s|/usr/local/bin/spp-hookd|$PREFIX/bin/spp-hookd|; s|/etc/spp-hookd|$SYSCON
 install -m 0644 deploy/spp-hookd.socket "$DESTDIR$UNITDIR/spp-hookd.socket"
 chmod 0644 "$DESTDIR$UNITDIR/spp-hookd.service"
 if [ ! -e "$DESTDIR$SYSCONFDIR/spp-hookd/config.json" ]; then
-    install -m 0640 deploy/config.json "$DESTDIR$SYSCONFDIR/spp-hookd/config.json"
+    install -m 0644 deploy/config.json "$DESTDIR$SYSCONFDIR/spp-hookd/config.json"
 else
     echo "keeping existing $DESTDIR$SYSCONFDIR/spp-hookd/config.json"
 fi

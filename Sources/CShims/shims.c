@@ -10,6 +10,7 @@ int spp_accept_nonblocking_cloexec(int listener) {
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -31,9 +32,15 @@ int spp_install_signal_pipe(const int *signals, int count) {
     sa.sa_handler = spp_on_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
+    sigset_t handled;
+    sigemptyset(&handled);
     for (int i = 0; i < count; i++) {
         if (sigaction(signals[i], &sa, NULL) != 0) return -1;
+        sigaddset(&handled, signals[i]);
     }
+    // A parent may have started us with these blocked (a mask is inherited across exec);
+    // threads created from here on inherit the unblocked mask.
+    if (pthread_sigmask(SIG_UNBLOCK, &handled, NULL) != 0) return -1;
     return fds[0];
 }
 

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: MIT
-import Dispatch
 import Glibc
 public import Logging
 public import SPPHookCore
@@ -186,12 +185,20 @@ public final class Daemon: Sendable {
     }
 
     private static func isAlive(server: HTTPServer, log: EventLog, timeout: Double) -> Bool {
-        let group = DispatchGroup()
-        group.enter()
-        group.enter()
-        server.probe { group.leave() }
-        log.probe { group.leave() }
-        return group.wait(timeout: .now() + timeout) == .success
+        let remaining = Atomic(2)
+        let done = Signal()
+        let answered: @Sendable () -> Void = {
+            if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { done.notify() }
+        }
+        server.probe(answered)
+        log.probe(answered)
+        let deadline = monotonicSeconds() + timeout
+        while remaining.load(ordering: .acquiring) > 0 {
+            let left = deadline - monotonicSeconds()
+            if left <= 0 { return false }
+            done.wait(seconds: left)
+        }
+        return true
     }
 
     /// Stops intake, finishes in-flight requests, waits for the log to sync what it has, then

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: MIT
-import Dispatch
 import Glibc
 public import Logging
 public import SPPHookCore
@@ -78,7 +77,7 @@ public final class EventLog: Sendable {
     let subscribers = Mutex<[Signal]>([])
     private let state: Mutex<State>
     let writer: Mutex<Writer>
-    private let queue = DispatchQueue(label: "spp-hookd.event-log", qos: .userInitiated)
+    private let queue = WorkerThread()
     let logger: Logger
 
     /// Opens `<directory>/events.jsonl`, creating the directory and file as needed,
@@ -191,7 +190,7 @@ public final class EventLog: Sendable {
     /// Runs `completion` on the log's writer queue once the batch in progress is done: if
     /// the writer is stuck (a hung disk), it does not run. The watchdog pings only then.
     public func probe(_ completion: @escaping @Sendable () -> Void) {
-        queue.async(execute: completion)
+        queue.async(completion)
     }
 
     /// Waits until every queued append has completed.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-import Dispatch
+import CShims
 import Glibc
 public import Logging
 public import SPPHookCore
@@ -12,7 +12,10 @@ import Synchronization
 /// when none is idle, a new connection gets an immediate 503 and is closed: a flood costs
 /// one accept and one write, never a hang.
 ///
-/// `@unchecked Sendable`: the dispatch source is a thread-safe object and every other
+/// Listening sockets are watched by an ``EventLoop`` of their own (the accept loop); a
+/// ``WorkerThread`` checks deadlines and re-arms a listener after an accept error.
+///
+/// `@unchecked Sendable`: the loops and the worker are thread-safe objects and every other
 /// mutable state sits behind a `Mutex`.
 public final class HTTPServer: @unchecked Sendable {
     public struct Settings: Sendable {
@@ -35,9 +38,8 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    private let listeners: [(fd: Int32, source: any DispatchSourceRead)]
-    public var listenFDs: [Int32] { listeners.map(\.fd) }
-    private let acceptQueue = DispatchQueue(label: "spp-hookd.accept")
+    public let listenFDs: [Int32]
+    private let acceptLoop: EventLoop
     /// Connections are spread over these (see ``EventLoop``).
     private let loops: [EventLoop]
     private let nextLoop = Atomic(0)
@@ -53,7 +55,8 @@ public final class HTTPServer: @unchecked Sendable {
     private let connections = Mutex<[ObjectIdentifier: Connection]>([:])
     private let accepting = Mutex(true)
     /// Checks every connection's deadline four times a second.
-    private let sweeper: any DispatchSourceTimer
+    private let sweeper = WorkerThread()
+    private let sweeping = Atomic(true)
     public static let sweepInterval = 0.25
 
     private static let overloaded = HTTPResponse.error(503, "too many connections", headers: [("Retry-After", "1")])
@@ -65,19 +68,22 @@ public final class HTTPServer: @unchecked Sendable {
         self.handler = handler
         self.settings = Mutex(settings)
         self.logger = logger
-        let queue = acceptQueue
-        listeners = listenFDs.map { fd in (fd, DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)) }
-        sweeper = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "spp-hookd.sweeper"))
+        self.listenFDs = listenFDs
+        acceptLoop = EventLoop()
     }
 
     public func start() {
-        sweeper.setEventHandler { [self] in sweep() }
-        sweeper.schedule(deadline: .now() + Self.sweepInterval, repeating: Self.sweepInterval, leeway: .milliseconds(50))
-        sweeper.resume()
-        for (index, (fd, source)) in listeners.enumerated() {
-            source.setEventHandler { [self] in acceptPending(index) }
-            source.setCancelHandler { Glibc.close(fd) }
-            source.resume()
+        scheduleSweep()
+        acceptLoop.execute { [self] in
+            for fd in listenFDs { acceptLoop.register(fd, events: UInt32(SPP_EPOLLIN)) { [self] _ in acceptPending(fd) } }
+        }
+    }
+
+    private func scheduleSweep() {
+        sweeper.async(after: Self.sweepInterval) { [self] in
+            guard sweeping.load(ordering: .relaxed) else { return }
+            sweep()
+            scheduleSweep()
         }
     }
 
@@ -90,7 +96,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// the threads that serve requests (for the watchdog).
     public func probe(_ completion: @escaping @Sendable () -> Void) {
         let loops = self.loops
-        acceptQueue.async {
+        acceptLoop.execute {
             let remaining = Atomic(loops.count)
             for loop in loops {
                 loop.execute {
@@ -102,8 +108,8 @@ public final class HTTPServer: @unchecked Sendable {
 
     public var openConnections: Int { connections.withLock { $0.count } }
 
-    private func acceptPending(_ index: Int) {
-        let (listenFD, acceptSource) = listeners[index]
+    /// On the accept loop.
+    private func acceptPending(_ listenFD: Int32) {
         while accepting.withLock({ $0 }) {
             let fd: Int32
             do {
@@ -115,8 +121,12 @@ public final class HTTPServer: @unchecked Sendable {
                 default:
                     // EMFILE/ENFILE/ENOBUFS: back off instead of spinning on a readable listener.
                     logger.error("accept failed; pausing accepts for 100 ms", metadata: ["error": "\(error)"])
-                    acceptSource.suspend()
-                    acceptQueue.asyncAfter(deadline: .now() + .milliseconds(100)) { [self] in listeners[index].source.resume() }
+                    acceptLoop.modify(listenFD, events: 0)
+                    sweeper.async(after: 0.1) { [self] in
+                        acceptLoop.execute { [self] in
+                            if accepting.withLock({ $0 }) { acceptLoop.modify(listenFD, events: UInt32(SPP_EPOLLIN)) }
+                        }
+                    }
                     return
                 }
             }
@@ -190,15 +200,20 @@ public final class HTTPServer: @unchecked Sendable {
     /// Returns once every connection is closed or `timeout` seconds have passed.
     public func shutdown(timeout: Double) {
         accepting.withLock { $0 = false }
-        acceptQueue.sync { for (_, source) in listeners { source.cancel() } }
+        acceptLoop.executeAndWait { [self] in
+            for fd in listenFDs {
+                acceptLoop.unregister(fd)
+                Glibc.close(fd)
+            }
+        }
         let open = connections.withLock { Array($0.values) }
         for c in open { c.loop.execute { c.drain() } }
-        let deadline = DispatchTime.now() + timeout
-        while openConnections > 0 && DispatchTime.now() < deadline {
+        let deadline = monotonicSeconds() + timeout
+        while openConnections > 0 && monotonicSeconds() < deadline {
             usleep(10_000)
         }
         let stragglers = connections.withLock { Array($0.values) }
         for c in stragglers { c.loop.executeAndWait { c.close() } }
-        sweeper.cancel()
+        sweeping.store(false, ordering: .relaxed)
     }
 }

@@ -136,19 +136,22 @@ public final class WebhookHandler: HTTPRequestHandler {
             switch outcome {
             case .stored(let seq):
                 counters.record(.stored(at: receivedAt), endpoint: name)
-                logger.debug("stored", metadata: ["seq": "\(seq)", "event": "\(event)", "category": "\(category.rawValue)"])
                 respond(.json(200, .object(JSONObject([
                     .init(key: "ok", value: .bool(true)), .init(key: "seq", value: .number(String(seq))),
                     .init(key: "category", value: .string(category.rawValue)),
                 ]))))
+                // One journal entry per stored event (`journalctl SPP_EVENT=order.created`), after the answer.
+                logger.info("stored", metadata: [
+                    "seq": "\(seq)", "event": "\(event)", "category": "\(category.rawValue)", "endpoint": "\(name)",
+                ])
             case .duplicate(let seq, let originalCategory):
                 counters.record(.duplicate, endpoint: name)
-                logger.debug("duplicate", metadata: ["seq": "\(seq)", "event": "\(event)"])
                 respond(.json(200, .object(JSONObject([
                     .init(key: "ok", value: .bool(true)), .init(key: "duplicate", value: .bool(true)),
                     .init(key: "seq", value: .number(String(seq))),
                     .init(key: "category", value: .string(originalCategory.rawValue)),
                 ]))))
+                logger.info("duplicate", metadata: ["seq": "\(seq)", "event": "\(event)", "endpoint": "\(name)"])
             case .unavailable(let why):
                 counters.record(.failed, endpoint: name)
                 logger.warning("not stored: event log unavailable", metadata: ["event": "\(event)", "error": "\(why)"])

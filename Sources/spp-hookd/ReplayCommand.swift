@@ -51,10 +51,13 @@ struct ReplayCommand: ParsableCommand {
     }
 }
 
-/// Loads the config or exits 1 with the reason.
+/// Loads the config for an operator tool (the installed service's when the working directory
+/// has none and no --config is given; says so on stderr) or exits 1 with the reason.
 func loadOrExit(_ path: String?) throws -> ConfigLoader.Loaded {
     do {
-        return try ConfigLoader.load(path)
+        let loaded = try ConfigLoader.load(path, findInstalled: true)
+        if loaded.searched { printError("spp-hookd: using \(loaded.source)") }
+        return loaded
     } catch {
         printError("spp-hookd: \(error)")
         throw ExitCode(1)

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 public import ArgumentParser
 import CShims
-import Dispatch
 import Glibc
 public import Logging
 import SPPHookCore
@@ -55,6 +54,7 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         logger.info("configuration loaded", metadata: ["source": "\(loaded.source)"])
+        if let warning = loaded.exposureWarning { logger.warning("\(warning)") }
         signal(SIGPIPE, SIG_IGN)
         // Signal handling exists before the listener does, so a SIGTERM that arrives right
         // after start-up is never lost.
@@ -79,28 +79,24 @@ struct Serve: ParsableCommand {
         notifier.notify("READY=1\nSTATUS=\(daemon.statusLine)")
         reporter.start()
 
-        let configPath = config
-        let timeout = shutdownTimeout
-        POSIXThread.detach {
-            while true {
-                let sig = signals.wait()
-                if sig == SIGHUP {
-                    Self.reload(daemon, configPath: configPath, notifier: notifier, logger: logger)
-                    continue
-                }
-                if sig == SIGUSR1 {
-                    logger.notice("SIGUSR1: reopening the event log")
-                    daemon.log.reopen()
-                    continue
-                }
-                logger.notice("stopping: finishing in-flight requests", metadata: ["signal": "\(sig)"])
-                notifier.notify("STOPPING=1\nSTATUS=stopping")
-                daemon.stop(timeout: timeout)
-                logger.notice("stopped", metadata: ["lastSeq": "\(daemon.log.lastSeq)"])
-                _exit(0)
+        // The main thread waits for signals; everything else runs on the daemon's own threads.
+        while true {
+            let sig = signals.wait()
+            if sig == SIGHUP {
+                Self.reload(daemon, configPath: config, notifier: notifier, logger: logger)
+                continue
             }
+            if sig == SIGUSR1 {
+                logger.notice("SIGUSR1: reopening the event log")
+                daemon.log.reopen()
+                continue
+            }
+            logger.notice("stopping: finishing in-flight requests", metadata: ["signal": "\(sig)"])
+            notifier.notify("STOPPING=1\nSTATUS=stopping")
+            daemon.stop(timeout: shutdownTimeout)
+            logger.notice("stopped", metadata: ["lastSeq": "\(daemon.log.lastSeq)"])
+            _exit(0)
         }
-        dispatchMain()
     }
 
     /// SIGHUP: re-read and validate; apply atomically, or keep the running config and say why.

@@ -20,7 +20,8 @@ struct StatusCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
-        let c = try loadOrExit(config).config
+        let loaded = try loadOrExit(config)
+        let c = loaded.config
         let dir = LogDirectory(c.dataDir)
         let snapshot = (try? readWholeFile(Daemon.statusPath(dataDir: c.dataDir)))
             .flatMap { try? JSONParser.parse($0) }.flatMap(StatusSnapshot.init(json:))
@@ -57,7 +58,8 @@ struct StatusCommand: ParsableCommand {
         }
         if json {
             var o = JSONObject([
-                .init(key: "running", value: .bool(running)), .init(key: "dataDir", value: .string(c.dataDir)),
+                .init(key: "running", value: .bool(running)), .init(key: "config", value: .string(loaded.source)),
+                .init(key: "dataDir", value: .string(c.dataDir)),
                 .init(key: "lastSeq", value: .number(String(lastSeq))),
                 .init(key: "logBytes", value: .number(String(logBytes))),
                 .init(key: "segments", value: .number(String(segments.count + 1))),
@@ -79,6 +81,7 @@ struct StatusCommand: ParsableCommand {
             } else {
                 print("spp-hookd has not run with this data directory (no status.json in \(c.dataDir))")
             }
+            print("config: \(loaded.source)")
             print("event log: \(c.dataDir)/events.jsonl, last seq \(lastSeq), \(Self.bytes(logBytes)) in \(segments.count + 1) segment(s)")
             if let snapshot, !snapshot.endpoints.isEmpty {
                 print("endpoints (since start):")

@@ -23,6 +23,9 @@ struct DeployTests {
         {
             #expect(FileManager.default.fileExists(atPath: stage + path), "\(path) not installed")
         }
+        // The service's dynamic user must read the config (it is not its owner) and never write it.
+        let attributes = try FileManager.default.attributesOfItem(atPath: stage + "/etc/spp-hookd/config.json")
+        #expect((attributes[.posixPermissions] as? Int) == 0o644)
         let unit = try String(contentsOfFile: stage + "/usr/lib/systemd/system/spp-hookd.service", encoding: .utf8)
         #expect(unit.contains("ExecStart=/usr/bin/spp-hookd serve --config /etc/spp-hookd/config.json"))
         // The installed config is valid and names its token as a systemd credential.
@@ -38,7 +41,7 @@ struct DeployTests {
         try unit.replacingOccurrences(of: "/usr/bin/spp-hookd", with: DaemonProcess.binary)
             .write(toFile: units + "/spp-hookd.service", atomically: true, encoding: .utf8)
         try FileManager.default.copyItem(atPath: "\(Self.root)/deploy/spp-hookd.socket", toPath: units + "/spp-hookd.socket")
-        let (verify, verifyOutput) = try Self.run("/usr/bin/systemd-analyze", ["verify", units + "/spp-hookd.service", units + "/spp-hookd.socket"])
+        let (verify, verifyOutput) = try Self.run("/usr/bin/systemd-analyze", ["verify", "--man=no", units + "/spp-hookd.service", units + "/spp-hookd.socket"])
         #expect(verify == 0 && verifyOutput.isEmpty, "\(verifyOutput)")
 
         let (_, security) = try Self.run("/usr/bin/systemd-analyze", ["security", "--offline=true", "\(Self.root)/deploy/spp-hookd.service"])

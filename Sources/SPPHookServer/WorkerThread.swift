@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+import Glibc
+import Synchronization
+
+/// A serial queue on one POSIX thread of its own: tasks run in the order they were queued,
+/// delayed tasks once their time (monotonic clock) has come.
+///
+/// Why not a Dispatch queue: libdispatch renices its worker threads to imitate quality of
+/// service classes, and a hardened service (no CAP_SYS_NICE, `setpriority` filtered) logs
+/// "Failed to set thread priority for worker thread" for every one. The daemon needs a few
+/// long-lived threads, not a pool, so it owns them.
+///
+/// The thread ends once the queue is released and every queued task has run.
+final class WorkerThread: Sendable {
+    private final class Shared: Sendable {
+        struct Timed {
+            var due: Int64
+            var task: @Sendable () -> Void
+        }
+        struct Queue {
+            var tasks: [@Sendable () -> Void] = []
+            var timed: [Timed] = []
+            var released = false
+        }
+        let queue = Mutex(Queue())
+        let wake = Signal()
+    }
+
+    private let shared = Shared()
+
+    init() {
+        let shared = self.shared
+        POSIXThread.detach { Self.run(shared) }
+    }
+
+    deinit {
+        shared.queue.withLock { $0.released = true }
+        shared.wake.notify()
+    }
+
+    /// Runs `task` on the thread, after the tasks queued before it.
+    func async(_ task: @escaping @Sendable () -> Void) {
+        shared.queue.withLock { $0.tasks.append(task) }
+        shared.wake.notify()
+    }
+
+    /// Runs `task` on the thread once `seconds` have passed.
+    func async(after seconds: Double, _ task: @escaping @Sendable () -> Void) {
+        let due = monotonicNanoseconds() + Int64(max(0, seconds) * 1e9)
+        shared.queue.withLock { $0.timed.append(.init(due: due, task: task)) }
+        shared.wake.notify()
+    }
+
+    /// Runs `task` on the thread and waits for it (never call it from the thread itself).
+    func sync(_ task: @escaping @Sendable () -> Void) {
+        let done = Signal()
+        async {
+            task()
+            done.notify()
+        }
+        done.wait(seconds: nil)
+    }
+
+    private static func run(_ shared: Shared) {
+        while true {
+            let now = monotonicNanoseconds()
+            let (batch, nextDue, finished) = shared.queue.withLock { q -> ([@Sendable () -> Void], Int64?, Bool) in
+                var batch = q.tasks
+                q.tasks.removeAll(keepingCapacity: true)
+                var later: [Shared.Timed] = []
+                for t in q.timed {
+                    if t.due <= now { batch.append(t.task) } else { later.append(t) }
+                }
+                q.timed = later
+                let finished = q.released && batch.isEmpty && later.isEmpty
+                return (batch, later.map(\.due).min(), finished)
+            }
+            if finished { return }
+            for task in batch { task() }
+            if batch.isEmpty {
+                shared.wake.wait(seconds: nextDue.map { Double($0 - now) / 1e9 })
+            }
+        }
+    }
+}
