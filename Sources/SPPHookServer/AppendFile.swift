@@ -77,21 +77,78 @@ public final class POSIXAppendFile: AppendFile {
     }
 }
 
-/// Makes a directory entry durable (after creating or truncating-by-rename in it).
-func syncDirectory(_ path: String) {
-    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard fd >= 0 else { return }
-    fsync(fd)
-    close(fd)
+/// Makes a directory's entries durable (after creating, renaming or linking in it). A
+/// failure is an error: whatever depends on those entries is not durable yet.
+func syncDirectory(_ path: String) throws(IOError) {
+    let fd = try sys("open(\(path))") { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+    defer { close(fd) }
+    try sys("fsync(\(path))") { fsync(fd) }
 }
 
-/// `mkdir -p`, with `mode` (default 0700) for the created levels.
+/// The directory part of a path ("." for a bare name).
+func parentDirectory(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
+}
+
+/// `mkdir -p`, with `mode` (default 0700) for the created levels. Each level it creates
+/// is made durable in its parent (a power cut must not take a directory that files we
+/// acknowledged live in).
 func makeDirectories(_ path: String, mode: mode_t = 0o700) throws(IOError) {
     var current = path.hasPrefix("/") ? "" : "."
     for component in path.split(separator: "/") {
+        let parent = current.isEmpty ? "/" : current
         current += "/" + component
-        if mkdir(current, mode) != 0 && errno != EEXIST {
+        if mkdir(current, mode) == 0 {
+            try syncDirectory(parent)
+        } else if errno != EEXIST {
             throw IOError(errno: errno, function: "mkdir(\(current))")
         }
     }
+}
+
+/// Opens `path` for appending (and reading its tail), creating it with `mode` when missing; a created file is made
+/// durable in its directory before it is used.
+func openForAppend(_ path: String, mode: mode_t) throws(IOError) -> Int32 {
+    let existing = open(path, O_RDWR | O_APPEND | O_CLOEXEC)
+    if existing >= 0 { return existing }
+    let err = errno
+    guard err == ENOENT else { throw IOError(errno: err, function: "open(\(path))") }
+    let fd = try sys("open(\(path))") { open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, mode) }
+    do throws(IOError) {
+        try syncDirectory(parentDirectory(path))
+    } catch {
+        close(fd)
+        throw error
+    }
+    return fd
+}
+
+/// Cuts a JSON Lines file opened for appending back to its last complete line: what a crash
+/// or a failed sync left after it (a partial line, NUL bytes from a lost extent) must not
+/// run into the next line we append. Sink files are rewritten by redelivery, never read
+/// for state, so the bytes cut off were never a delivery the cursor counts.
+func repairTail(_ fd: Int32, path: String) throws(IOError) {
+    var st = stat()
+    try sys("fstat(\(path))") { fstat(fd, &st) }
+    var end = Int64(st.st_size)
+    guard end > 0 else { return }
+    var last: UInt8 = 0
+    _ = try sys("pread(\(path))") { pread(fd, &last, 1, off_t(end - 1)) }
+    guard last != 0x0A else { return }
+    // Find the last newline, reading backwards in blocks.
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    var keep: Int64 = 0
+    search: while end > 0 {
+        let start = max(0, end - Int64(buffer.count))
+        let count = Int(end - start)
+        let n = try sys("pread(\(path))") { buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(start)) } }
+        for i in stride(from: n - 1, through: 0, by: -1) where buffer[i] == 0x0A {
+            keep = start + Int64(i) + 1
+            break search
+        }
+        end = start
+    }
+    try sys("ftruncate(\(path))") { ftruncate(fd, off_t(keep)) }
+    try sys("fsync(\(path))") { fsync(fd) }
 }

@@ -56,10 +56,12 @@ public final class Daemon: Sendable {
         let fanout: Fanout
         do {
             fanout = try Fanout(sinks: config.sinks, api: config.api, log: log, dataDir: config.dataDir,
-                environment: secrets.environment, clock: clock, metrics: metrics, logger: logger)
+                environment: secrets.environment, hidden: config.secretVariableNames, clock: clock, metrics: metrics, logger: logger)
         } catch {
             throw StartError(description: "\(error)")
         }
+        // A cursor ahead of the log (its history was lost): seqs continue above it.
+        if let highest = fanout.runners.compactMap(\.aheadOfLog).max() { log.continueSeq(after: highest) }
         log.setRetentionFloor { fanout.oldestCursorOffset }
         log.applyRetention()
         fanout.start()
@@ -169,6 +171,7 @@ public final class Daemon: Sendable {
                 if !isAlive(server: server, log: log, timeout: 2) { return "intake loops or the log writer did not answer within 2 s" }
                 return nil
             },
+            warnings: { fanout.runners.compactMap { r in r.status.warning.map { "sink \(r.config.name): \($0)" } } },
             metrics: {
                 let lastSeq = log.lastSeq
                 metrics.setGauges(
@@ -244,6 +247,7 @@ public final class Daemon: Sendable {
                         lastWrite = monotonicSeconds()
                     }
                 }
+                log.checkHealth()
                 if monotonicSeconds() - lastRetention >= 60 {
                     log.applyRetention()
                     lastRetention = monotonicSeconds()

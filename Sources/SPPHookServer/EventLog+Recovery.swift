@@ -4,10 +4,14 @@ import Logging
 import SPPHookCore
 
 extension EventLog {
-    /// Scans the whole active segment (and recent rotated ones): finds the last sequence number, rebuilds the dedup index, and
-    /// cuts off everything from the first line that is not a complete record (a torn write
-    /// from a crash). The bytes cut off are kept in `events.jsonl.torn-<ms>` beside the log:
-    /// they were never acknowledged, but nothing is destroyed silently.
+    /// Scans the whole active segment (and recent rotated ones): finds the last sequence
+    /// number and rebuilds the dedup index.
+    ///
+    /// Only an unterminated last line is cut off: that is what a crash during a write leaves
+    /// (the batch it belongs to was never acknowledged). The bytes cut off are kept in
+    /// `events.jsonl.torn-<ms>` beside the log. A complete line that is not a readable
+    /// record may hold an acknowledged event, so it is never cut: start-up stops with an
+    /// error that says where it is, and nothing is changed.
     static func recover(
         file: any AppendFile, path: String, rotated: [LogDirectory.Segment], dedup: inout DedupIndex, now: Timestamp,
         logger: Logger
@@ -30,23 +34,31 @@ extension EventLog {
         }
         let size = try file.size()
         var goodEnd: Int64 = 0
-        var damaged = false
-        // Torn writes can only be near the end: lines there get a full JSON check, the rest
-        // the cheap prefix check, so start-up stays fast on a large log.
+        var damage: (offset: Int64, afterSeq: UInt64)?
+        // Lines near the end get a full JSON check (with the depth stored data may have),
+        // the rest the cheap prefix check, so start-up stays fast on a large log.
         let fullCheckFrom = max(0, size - (1 << 20))
         try forEachLine(of: file, size: size) { line, lineStart, parsed in
-            if let parsed, parsed.seq > r.lastSeq, lineStart < fullCheckFrom || (try? JSONParser.parse(line)) != nil {
-                if damaged {
-                    r.validLinesAfterDamage += 1
-                } else {
-                    r.lines += 1
-                    r.lastSeq = parsed.seq
-                    goodEnd = lineStart + Int64(line.count) + 1
-                    remember(parsed, in: &dedup, cutoff: cutoff)
-                }
-            } else {
-                damaged = true
+            guard damage == nil else {
+                r.validLinesAfterDamage += parsed == nil ? 0 : 1
+                return
             }
+            if let parsed, parsed.seq > r.lastSeq,
+                lineStart < fullCheckFrom || (try? JSONParser.parse(line, maxDepth: JSONParser.storedMaxDepth)) != nil
+            {
+                r.lines += 1
+                r.lastSeq = parsed.seq
+                goodEnd = lineStart + Int64(line.count) + 1
+                remember(parsed, in: &dedup, cutoff: cutoff)
+            } else {
+                damage = (lineStart, r.lastSeq)
+            }
+        }
+        if let damage {
+            throw IOError(errno: EUCLEAN, function: "\(path): the complete line at byte \(damage.offset) (after seq \(damage.afterSeq)) "
+                + "is not a readable event record, and \(r.validLinesAfterDamage) record(s) follow it; it may hold acknowledged "
+                + "events, so nothing was cut or changed. Inspect it (tail -c +\(damage.offset + 1) \(path) | head -n 3), "
+                + "repair or move the damaged line aside by hand, then start again")
         }
         dedup.expire(now: now.millisecondsSinceEpoch)
         r.dedupEntries = dedup.count
@@ -59,8 +71,8 @@ extension EventLog {
             try file.sync()
             r.savedTo = side
             logger.warning(
-                "event log had an incomplete tail (a crash during a write); cut it off and kept it aside",
-                metadata: ["bytes": "\(r.tornBytes)", "savedTo": "\(side)", "validLinesAfterDamage": "\(r.validLinesAfterDamage)"])
+                "event log had an unterminated last line (a crash during a write, never acknowledged); cut it off and kept it aside",
+                metadata: ["bytes": "\(r.tornBytes)", "savedTo": "\(side)"])
         }
         return r
     }
@@ -100,6 +112,6 @@ extension EventLog {
         defer { close(fd) }
         try writeAll(fd, bytes, path: path)
         try sys("fsync(\(path))") { fsync(fd) }
-        if let slash = path.lastIndex(of: "/") { syncDirectory(String(path[..<slash])) }
+        try syncDirectory(parentDirectory(path))
     }
 }

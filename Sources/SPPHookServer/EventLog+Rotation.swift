@@ -25,11 +25,11 @@ extension EventLog {
             } else {
                 try sys("rename(\(segment))") { rename(path, segment) }
             }
-            syncDirectory(directory.directory)
+            syncDirectoryOrDefer(&w)
             try directory.storeActiveBase(newBase)
             base.store(newBase, ordering: .releasing)
             let (file, _) = try POSIXAppendFile.open(path)
-            syncDirectory(directory.directory)
+            syncDirectoryOrDefer(&w)
             let size = try file.size()
             if size != 0 {
                 // logrotate's `create` leaves an empty file; anything else is not ours to append to.
@@ -47,6 +47,17 @@ extension EventLog {
             w.rotateAfter = monotonicSeconds() + 60
             logger.error("event log rotation failed; will try again", metadata: ["error": "\(error)"])
             return false
+        }
+    }
+
+    /// Syncs the log's directory after a rotation step; when that fails, nothing more is
+    /// acknowledged until a later sync of it succeeds (the next batch tries first).
+    private func syncDirectoryOrDefer(_ w: inout Writer) {
+        do throws(IOError) {
+            try syncDirectory(directory.directory)
+        } catch {
+            w.directoryUnsynced = true
+            logger.error("cannot sync the event log's directory; holding acknowledgements until it syncs", metadata: ["error": "\(error)"])
         }
     }
 

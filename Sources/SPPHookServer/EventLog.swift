@@ -33,12 +33,12 @@ public final class EventLog: Sendable {
         public var dedupEntries = 0
     }
 
-    private enum Item {
+    enum Item {
         case new(seq: UInt64, key: DedupIndex.Key?, tail: [UInt8], completion: Completion)
         case duplicate(key: DedupIndex.Key, completion: Completion)
     }
 
-    private struct State: ~Copyable {
+    struct State: ~Copyable {
         var lastSeq: UInt64
         var dedup: DedupIndex
         var batch: [Item] = []
@@ -57,6 +57,9 @@ public final class EventLog: Sendable {
         var rotateAfter: Double = 0
         /// A failed batch could not be cut off; nothing more is appended until it is.
         var needsRepair = false
+        /// A rotation's directory entries are not durable yet: the next batch syncs the
+        /// directory first, and fails (503) while that fails.
+        var directoryUnsynced = false
 
         /// The open file by descriptor: still the same file after a rename.
         var descriptorPath: String { "/proc/self/fd/\(file.descriptor)" }
@@ -75,7 +78,7 @@ public final class EventLog: Sendable {
     /// The oldest logical offset a sink still needs (retention keeps it).
     let floor = Mutex<@Sendable () -> Int64>({ Int64.max })
     let subscribers = Mutex<[Signal]>([])
-    private let state: Mutex<State>
+    let state: Mutex<State>
     let writer: Mutex<Writer>
     private let queue = WorkerThread()
     let logger: Logger
@@ -89,7 +92,7 @@ public final class EventLog: Sendable {
         try makeDirectories(directory)
         let path = LogDirectory(directory).activePath
         let (file, created) = try POSIXAppendFile.open(path)
-        if created { syncDirectory(directory) }
+        if created { try syncDirectory(directory) }
         try self.init(
             file: file, path: path, dedupWindowSeconds: dedupWindowSeconds, settings: settings, clock: clock, logger: logger)
     }
@@ -218,7 +221,8 @@ public final class EventLog: Sendable {
                 bytes.append(contentsOf: tail)
             }
             let (failure, end, rotated) = writer.withLock { w in
-                let failure = Self.write(bytes, to: &w, logger: logger)
+                var failure = Self.write(bytes, to: &w, directory: directory.directory, logger: logger)
+                if failure == nil && !ensureLinked(&w) { failure = w.lastFailure ?? "events.jsonl was deleted" }
                 let end = w.base + w.durableSize
                 var rotated = false
                 if failure == nil, let max = settings.maxBytes, w.durableSize >= max, monotonicSeconds() >= w.rotateAfter {
@@ -258,9 +262,13 @@ public final class EventLog: Sendable {
 
     /// Writes and syncs one batch. Returns nil on success, or why it failed (after cutting
     /// the partial batch off the file so no unacknowledged bytes stay in front of later lines).
-    private static func write(_ bytes: [UInt8], to w: inout Writer, logger: Logger) -> String? {
+    private static func write(_ bytes: [UInt8], to w: inout Writer, directory: String, logger: Logger) -> String? {
         if bytes.isEmpty { return nil }
         do throws(IOError) {
+            if w.directoryUnsynced {
+                try syncDirectory(directory)
+                w.directoryUnsynced = false
+            }
             if w.needsRepair {
                 try w.file.truncate(to: w.durableSize)
                 try w.file.sync()

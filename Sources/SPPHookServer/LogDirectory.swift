@@ -79,7 +79,7 @@ public struct LogDirectory: Sendable {
         let tmp = basePath + ".tmp"
         try writeFile(tmp, Array("\(base)\n".utf8), sync: true)
         try sys("rename(\(tmp))") { rename(tmp, basePath) }
-        syncDirectory(directory)
+        try syncDirectory(directory)
     }
 
     /// The logical end of the log as it is on disk now (for tools that run beside the daemon).

@@ -19,7 +19,7 @@ struct DeadLettersCommand: ParsableCommand {
         func run() throws {
             let loaded = try loadOrExit(config)
             let sinks = try sink.map { [try findSink($0, in: loaded.config)] } ?? loaded.config.sinks
-            var total = 0
+            var total = 0, unreadable = 0
             for s in sinks {
                 for line in DeadLetters(dataDir: loaded.config.dataDir, sink: s.name).list() {
                     total += 1
@@ -27,10 +27,15 @@ struct DeadLettersCommand: ParsableCommand {
                         print(String(decoding: line, as: UTF8.self))
                         continue
                     }
-                    guard case .object(let o)? = try? JSONParser.parse(line) else { continue }
+                    guard case .object(let o)? = try? JSONParser.parse(line, maxDepth: JSONParser.storedMaxDepth) else {
+                        // Kept, never dropped: shown (defused) so the operator sees it.
+                        unreadable += 1
+                        print("\(s.name)\tunreadable line: \(DisplayText.sanitized(String(decoding: line.prefix(200), as: UTF8.self)))")
+                        continue
+                    }
                     func field(_ k: String) -> String {
                         switch o[k] {
-                        case .string(let v)?: v
+                        case .string(let v)?: DisplayText.sanitized(v)
                         case .number(let v)?: v
                         default: "-"
                         }
@@ -38,7 +43,7 @@ struct DeadLettersCommand: ParsableCommand {
                     print("\(s.name)\tseq \(field("seq"))\t\(field("event"))\t\(field("attempts")) attempt(s)\t\(field("failedAt"))\t\(field("lastError"))")
                 }
             }
-            if !json { print("\(total) dead letter(s)") }
+            if !json { print("\(total) dead letter(s)" + (unreadable > 0 ? ", \(unreadable) of them unreadable" : "")) }
         }
     }
 

@@ -40,10 +40,10 @@ struct ReplayCommand: ParsableCommand {
         if let since {
             if let t = Timestamp(rfc3339: since) {
                 selection.since = t
-            } else if let seconds = Int64(since) {
+            } else if let seconds = Int64(since), seconds >= 0, seconds <= 253_402_300_799 {  // up to 9999-12-31
                 selection.since = Timestamp(millisecondsSinceEpoch: seconds * 1000)
             } else {
-                printError("spp-hookd: --since: expected RFC 3339 (2026-11-23T00:00:00.000Z) or Unix seconds, got \(since)")
+                printError("spp-hookd: --since: expected RFC 3339 (2026-11-23T00:00:00.000Z) or Unix seconds up to year 9999, got \(since)")
                 throw ExitCode(64)
             }
         }
@@ -79,7 +79,7 @@ func replay(_ config: DaemonConfig, _ sink: SinkConfig, selection: Replay.Select
     let engine: Replay
     do {
         engine = try Replay(config: sink, api: config.api, dataDir: config.dataDir, environment: SecretResolver.processEnvironment(),
-            logger: logger) {
+            hidden: config.secretVariableNames, logger: logger) {
             print($0)
         }
     } catch {
@@ -90,7 +90,11 @@ func replay(_ config: DaemonConfig, _ sink: SinkConfig, selection: Replay.Select
     var taken: DeadLetters.Taken?
     do {
         if deadLetters {
-            (events, taken) = try engine.takeDeadLetters()
+            let (letters, files, unreadable) = try engine.takeDeadLetters()
+            (events, taken) = (letters, files)
+            if unreadable > 0 {
+                printError("spp-hookd: \(unreadable) dead letter(s) could not be read; kept in \(DeadLetters(dataDir: config.dataDir, sink: sink.name).path)")
+            }
         } else {
             events = try Replay.select(dataDir: config.dataDir, config: sink, selection: selection)
         }

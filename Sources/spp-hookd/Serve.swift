@@ -46,13 +46,15 @@ struct Serve: ParsableCommand {
             printError("spp-hookd: \(error)")
             throw ExitCode(1)
         }
-        let loaded: ConfigLoader.Loaded
+        var loaded: ConfigLoader.Loaded
         do {
             loaded = try ConfigLoader.load(config)
         } catch {
             printError("spp-hookd: \(error)")
             throw ExitCode(1)
         }
+        let descriptors = DescriptorLimit.raise()
+        loaded.config = Self.fitConnections(loaded.config, descriptors: descriptors, logger: logger)
         logger.info("configuration loaded", metadata: ["source": "\(loaded.source)"])
         if let warning = loaded.exposureWarning { logger.warning("\(warning)") }
         signal(SIGPIPE, SIG_IGN)
@@ -99,13 +101,30 @@ struct Serve: ParsableCommand {
         }
     }
 
+    /// Lowers `limits.maxConnections` to what the open-file limit leaves after the daemon's
+    /// own descriptors, and says so: at the limit, the documented eviction and 503 then
+    /// happen instead of accept failing with EMFILE (and /healthz staying reachable).
+    static func fitConnections(_ config: DaemonConfig, descriptors: Int, logger: Logger) -> DaemonConfig {
+        var config = config
+        let fitted = config.connectionLimit(descriptors: descriptors)
+        if fitted < config.limits.maxConnections {
+            logger.warning("limits.maxConnections lowered to fit the open-file limit", metadata: [
+                "configured": "\(config.limits.maxConnections)", "maxConnections": "\(fitted)", "openFileLimit": "\(descriptors)",
+                "reserved": "\(config.descriptorReserve)",
+            ])
+            config.limits.maxConnections = fitted
+        }
+        return config
+    }
+
     /// SIGHUP: re-read and validate; apply atomically, or keep the running config and say why.
     static func reload(_ daemon: Daemon, configPath: String?, notifier: some ServiceManagerNotifier, logger: Logger) {
         notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(SystemdNotifier.monotonicMicroseconds())")
         do {
             let loaded = try ConfigLoader.load(configPath)
+            let config = fitConnections(loaded.config, descriptors: DescriptorLimit.raise(), logger: logger)
             do {
-                try daemon.reload(loaded.config, secrets: SecretResolver(environment: SecretResolver.processEnvironment()))
+                try daemon.reload(config, secrets: SecretResolver(environment: SecretResolver.processEnvironment()))
             } catch {
                 throw ConfigLoader.Failure(description: "\(loaded.source): \(error)")
             }

@@ -43,11 +43,12 @@ struct StatusCommand: ParsableCommand {
                 retry = "\(live.retrying) waiting" + (live.nextRetryInSeconds.map { ", next in \(Int($0)) s" } ?? "")
             }
             let lastOK = live?.lastSuccessAt?.rfc3339 ?? "-"
-            let lastError = live?.lastError.map { "\(live?.lastErrorAt?.rfc3339 ?? "") \($0)" } ?? "-"
+            let lastError = live?.lastError.map { "\(live?.lastErrorAt?.rfc3339 ?? "") \(DisplayText.sanitized($0))" } ?? "-"
             let name = sink.name.padded(16), cursorText = String(cursorSeq).padded(8), lagText = String(lag).padded(6)
             let deadText = String(dead).padded(5), indent = "".padded(16)
             sinkLines.append("  \(name) cursor \(cursorText) lag \(lagText) dead letters \(deadText) retry \(retry)")
             sinkLines.append("  \(indent) last success \(lastOK)   last error \(lastError)")
+            if let warning = live?.warning { sinkLines.append("  \(indent) warning: \(warning)") }
             // The daemon's view of the sink, with what is on disk now.
             var state = live ?? StatusSnapshot.Sink(name: sink.name)
             state.cursorSeq = cursorSeq

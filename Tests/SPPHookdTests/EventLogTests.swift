@@ -92,8 +92,9 @@ struct EventLogTests {
         #expect(Self.append(log, clock, id: Self.id(3)) == .stored(seq: 3))
     }
 
+    /// What a crash during a write leaves: an unterminated last line (never acknowledged).
     @Test(arguments: [
-        "{\"seq\":3,\"id\":\"000", "\n\n", "{\"seq\":3,\"id\":\"0000\u{0}\u{0}\u{0}\u{0}}\n", "garbage without newline",
+        "{\"seq\":3,\"id\":\"000", "{\"seq\":3,\"id\":\"0000\u{0}\u{0}\u{0}\u{0}", "\u{0}\u{0}\u{0}", "garbage without newline",
     ])
     func tornTailIsCutOffAndKept(_ torn: String) throws {
         let clock = ManualClock()
@@ -115,6 +116,65 @@ struct EventLogTests {
         #expect(dir.read("data/events.jsonl").hasSuffix("}\n"))
         #expect(Self.append(log, clock, id: Self.id(3)) == .stored(seq: 3))
         #expect(dir.events().map { $0["seq"] as! Int } == [1, 2, 3])
+    }
+
+    /// A complete line may hold an acknowledged event: never cut, start-up stops and says where.
+    @Test(arguments: [
+        "\n\n", "{\"seq\":3,\"id\":\"0000\u{0}\u{0}\u{0}\u{0}}\n", "garbage\n{\"seq\":3}\n",
+    ])
+    func aDamagedCompleteLineStopsStartUpAndChangesNothing(_ damage: String) throws {
+        let clock = ManualClock()
+        do {
+            let (log, _) = try open(clock)
+            _ = Self.append(log, clock, id: Self.id(1))
+            _ = Self.append(log, clock, id: Self.id(2))
+            log.drain()
+        }
+        let handle = FileHandle(forWritingAtPath: dir.file("data/events.jsonl"))!
+        handle.seekToEndOfFile()
+        let goodSize = handle.offsetInFile
+        handle.write(Data(damage.utf8))
+        handle.closeFile()
+        let before = dir.read("data/events.jsonl")
+        do {
+            _ = try open(clock)
+            Issue.record("started on a damaged log")
+        } catch {
+            #expect("\(error)".contains("the complete line at byte \(goodSize) (after seq 2)"), "\(error)")
+        }
+        #expect(dir.read("data/events.jsonl") == before)
+        #expect(!((try? FileManager.default.contentsOfDirectory(atPath: dir.file("data"))) ?? []).contains { $0.contains("torn") })
+    }
+
+    /// The audit's case: a body nested as deep as intake allows is one level deeper as a log
+    /// line. It must read back (not be taken for damage) after a clean restart.
+    @Test func theDeepestAcceptedPayloadReadsBackAfterARestart() throws {
+        let clock = ManualClock()
+        let deep = String(repeating: "[", count: JSONParser.defaultMaxDepth - 1) + String(repeating: "]", count: JSONParser.defaultMaxDepth - 1)
+        let body = #"{"event":"order.created","created":1,"token":"t","data":"# + deep + "}"
+        let object = try WebhookEnvelope.parseBody(Array(body.utf8), contentType: "application/json")
+        let envelope = try WebhookEnvelope(validating: object)
+        do {
+            let (log, _) = try open(clock)
+            _ = Self.append(log, clock, id: Self.id(1))
+            let tail = EventRecord.tail(id: Self.id(2), receivedAt: clock.now(), endpoint: "main", category: .orders,
+                event: "order.created", created: 1, payloadJSON: envelope.payloadJSON)
+            let stored = Mutex<EventLog.Outcome?>(nil)
+            let done = DispatchSemaphore(value: 0)
+            log.append(id: Self.id(2), category: .orders, receivedAt: clock.now(), tail: tail) { outcome in
+                stored.withLock { $0 = outcome }
+                done.signal()
+            }
+            done.wait()
+            #expect(stored.withLock { $0 } == .stored(seq: 2))
+            _ = Self.append(log, clock, id: Self.id(3))
+            log.drain()
+        }
+        let (log, _) = try open(clock)
+        #expect(log.recovery.lines == 3 && log.recovery.tornBytes == 0)
+        #expect(Self.append(log, clock, id: Self.id(4)) == .stored(seq: 4))
+        let line = try #require(dir.read("data/events.jsonl").split(separator: "\n").dropFirst().first)
+        #expect(EventRecord(line: Array(line.utf8)) != nil, "a reader of the log cannot read the deep line back")
     }
 
     @Test func eventNamesThatNeedEscapingSurviveRecovery() throws {

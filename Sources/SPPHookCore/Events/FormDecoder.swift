@@ -3,19 +3,28 @@
 /// Decodes `application/x-www-form-urlencoded` bodies with PHP bracket keys
 /// (`data[client][id]=5`, `data[tags][]=a`) into a JSON object of strings, the fallback
 /// encoding of SPP's older integrations.
+///
+/// This runs before the token is checked, so its work is linear in the body: fields are
+/// counted (one pass) and refused above ``maxFields`` before any is decoded, each key is
+/// found through a hash table, and the tree is built in place and converted once. Error
+/// messages never echo the body (they reach the log).
 public enum FormDecoder {
     public static let maxDepth = 32
+    /// SPP's envelopes have a few dozen fields; PHP's own `max_input_vars` is 1000.
+    public static let maxFields = 10_000
 
     public static func decode(_ body: [UInt8]) throws(EnvelopeError) -> JSONObject {
-        var root = JSONValue.object(JSONObject())
+        var fields = 1
+        for byte in body where byte == UInt8(ascii: "&") { fields += 1 }
+        guard fields <= maxFields else { throw .invalidForm("more than \(maxFields) fields") }
+        let root = Node.object()
         for pair in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
             let key = try percentDecode(parts[0])
             let value = parts.count > 1 ? try percentDecode(parts[1]) : ""
-            let path = try keyPath(key)
-            try insert(.string(value), at: path[...], into: &root)
+            try root.insert(value, at: try keyPath(key)[...])
         }
-        guard case .object(let object) = root else { throw .invalidForm("top level is not an object") }
+        guard case .object(let object) = root.json else { throw .invalidForm("top level is not an object") }
         return object
     }
 
@@ -30,38 +39,75 @@ public enum FormDecoder {
         var rest = key[open...]
         while !rest.isEmpty {
             guard rest.first == "[", let close = rest.firstIndex(of: "]") else {
-                throw .invalidForm("unbalanced brackets in key '\(key)'")
+                throw .invalidForm("unbalanced brackets in a key")
             }
             path.append(String(rest[rest.index(after: rest.startIndex)..<close]))
+            guard path.count <= maxDepth else { throw .invalidForm("key nested too deep") }
             rest = rest[rest.index(after: close)...]
         }
-        guard path.count <= maxDepth else { throw .invalidForm("key nested too deep") }
         return path
     }
 
-    static func insert(_ value: JSONValue, at path: ArraySlice<String>, into node: inout JSONValue) throws(EnvelopeError) {
-        guard let segment = path.first else {
-            node = value
-            return
+    /// A tree under construction: mutable in place, so an insert costs its key's length.
+    private final class Node {
+        enum Kind {
+            case value(String)
+            case object(keys: [String], children: [String: Node])
+            case array([Node])
         }
-        let rest = path.dropFirst()
-        if segment.isEmpty {
-            guard case .array(var elements) = node else { throw .invalidForm("key used both as list and as value") }
-            var child: JSONValue = rest.first.map { $0.isEmpty ? .array([]) : .object(JSONObject()) } ?? .null
-            try insert(value, at: rest, into: &child)
-            elements.append(child)
-            node = .array(elements)
-            return
+        var kind: Kind
+
+        init(_ kind: Kind) { self.kind = kind }
+        static func object() -> Node { Node(.object(keys: [], children: [:])) }
+        /// What a fresh child becomes, given the segment that follows it.
+        static func container(before next: String?) -> Node {
+            guard let next else { return Node(.value("")) }
+            return next.isEmpty ? Node(.array([])) : object()
         }
-        guard case .object(var object) = node else { throw .invalidForm("key '\(segment)' used both as object and as value") }
-        var child = object[segment] ?? (rest.first.map { $0.isEmpty ? .array([]) : .object(JSONObject()) } ?? .null)
-        if rest.isEmpty, object[segment] != nil {
-            // Repeated scalar key: the last value wins, as PHP does.
-            child = .null
+
+        func insert(_ value: String, at path: ArraySlice<String>) throws(EnvelopeError) {
+            guard let segment = path.first else {
+                kind = .value(value)
+                return
+            }
+            let rest = path.dropFirst()
+            switch kind {
+            case .array(var elements) where segment.isEmpty:
+                let child = Node.container(before: rest.first)
+                try child.insert(value, at: rest)
+                kind = .value("")  // drop the reference so the append does not copy
+                elements.append(child)
+                kind = .array(elements)
+            case .object(var keys, var children) where !segment.isEmpty:
+                if let existing = children[segment] {
+                    // A repeated scalar key: the last value wins, as PHP does.
+                    if rest.isEmpty { existing.kind = .value(value) } else { try existing.insert(value, at: rest) }
+                    return
+                }
+                let child = Node.container(before: rest.first)
+                try child.insert(value, at: rest)
+                kind = .value("")
+                keys.append(segment)
+                children[segment] = child
+                kind = .object(keys: keys, children: children)
+            case .array:
+                throw .invalidForm("a key is used both as a list and as an object")
+            case .object:
+                throw .invalidForm("a key is used both as an object and as a list")
+            default:
+                throw .invalidForm("a key is used both as an object and as a value")
+            }
         }
-        try insert(value, at: rest, into: &child)
-        object.set(segment, child)
-        node = .object(object)
+
+        var json: JSONValue {
+            switch kind {
+            case .value(let s): .string(s)
+            case .array(let elements): .array(elements.map(\.json))
+            case .object(let keys, let children):
+                // `children[k]` exists for every key: both are only ever extended together.
+                .object(JSONObject(keys.map { JSONObject.Member(key: $0, value: children[$0]?.json ?? .null) }))
+            }
+        }
     }
 
     static func percentDecode(_ bytes: ArraySlice<UInt8>) throws(EnvelopeError) -> String {

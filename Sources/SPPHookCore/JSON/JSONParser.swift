@@ -7,6 +7,10 @@
 /// body cannot exhaust the stack.
 public struct JSONParser {
     public static let defaultMaxDepth = 128
+    /// For what the daemon stored itself: a log line wraps an accepted body (at most
+    /// ``defaultMaxDepth`` deep) in one more object, a dead letter wraps the line again.
+    /// Every reader of stored data parses with this, so whatever was accepted reads back.
+    public static let storedMaxDepth = defaultMaxDepth + 4
 
     /// Parses one JSON value filling all of `bytes` (surrounding whitespace allowed).
     public static func parse(_ bytes: ArraySlice<UInt8>, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {

@@ -74,7 +74,7 @@ public struct EventRecord: Sendable, Equatable {
     /// Decodes a full line (without its newline). Used by tools and tests; start-up
     /// recovery uses the cheaper ``EventLogLine``.
     public init?(line: some Collection<UInt8>) {
-        guard case .object(let o)? = try? JSONParser.parse(Array(line)),
+        guard case .object(let o)? = try? JSONParser.parse(Array(line), maxDepth: JSONParser.storedMaxDepth),
             case .number(let seqText)? = o["seq"], let seq = UInt64(seqText),
             let id = o["id"]?.stringValue,
             let at = o["receivedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),

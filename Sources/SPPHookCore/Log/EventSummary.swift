@@ -8,14 +8,14 @@
 public enum EventSummary {
     public static func line(_ bytes: some Collection<UInt8>, color: Bool) -> String {
         guard let record = EventRecord(line: bytes) else {
-            return String(decoding: bytes, as: UTF8.self)  // not a record: show it as it is
+            return DisplayText.sanitized(String(decoding: bytes, as: UTF8.self))  // not a record: show it, defused
         }
         let time = String(record.receivedAt.rfc3339.prefix(19)).replacingT()
         let seq = String(record.seq)
         let seqColumn = String(repeating: " ", count: max(0, 6 - seq.count)) + seq
         let category = record.category.rawValue.padded(13)
         let event = record.event.padded(26)
-        let fields = keyFields(record).map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+        let fields = DisplayText.sanitized(keyFields(record).map { "\($0.0)=\($0.1)" }.joined(separator: " "))
         guard color else { return "\(time) \(seqColumn)  \(category) \(event) \(fields)" }
         let paint = "\u{1B}[\(colorCode(record.category))m"
         let dim = "\u{1B}[2m", reset = "\u{1B}[0m"

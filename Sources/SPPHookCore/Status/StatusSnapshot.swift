@@ -32,6 +32,8 @@ public struct StatusSnapshot: Sendable, Equatable {
         public var lastSuccessAt: Timestamp?
         public var lastErrorAt: Timestamp?
         public var lastError: String?
+        /// An inconsistency found at start-up (the cursor was ahead of the log), and what was done.
+        public var warning: String?
 
         public init(name: String) { self.name = name }
 
@@ -45,6 +47,7 @@ public struct StatusSnapshot: Sendable, Equatable {
                 .init(key: "lastSuccessAt", value: lastSuccessAt.map { .string($0.rfc3339) } ?? .null),
                 .init(key: "lastErrorAt", value: lastErrorAt.map { .string($0.rfc3339) } ?? .null),
                 .init(key: "lastError", value: lastError.map { .string($0) } ?? .null),
+                .init(key: "warning", value: warning.map { .string($0) } ?? .null),
             ])
         }
     }
@@ -109,6 +112,7 @@ public struct StatusSnapshot: Sendable, Equatable {
                 x.failing = s["failing"] == .bool(true)
                 if case .number(let r)? = s["nextRetryInSeconds"] { x.nextRetryInSeconds = Double(r) }
                 (x.lastSuccessAt, x.lastErrorAt, x.lastError) = (time(s["lastSuccessAt"]), time(s["lastErrorAt"]), s["lastError"]?.stringValue)
+                x.warning = s["warning"]?.stringValue
                 sinks.append(x)
             }
         }

@@ -71,7 +71,7 @@ final class CursorStore: @unchecked Sendable {
             try sys("ftruncate(\(path))") { ftruncate(fd, 0) }
             _ = try sys("pwrite(\(path))") { both.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
             try sys("fsync(\(path))") { fsync(fd) }
-            syncDirectory(directory)
+            try syncDirectory(directory)
             nextSlot = 1
         }
     }

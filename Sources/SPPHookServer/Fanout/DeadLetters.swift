@@ -28,14 +28,16 @@ public struct DeadLetters: Sendable {
         try appendLocked(out)
     }
 
-    func appendLocked(_ bytes: [UInt8]) throws(IOError) {
+    /// Appends complete lines under the writers' lock and syncs them.
+    public func appendLocked(_ bytes: [UInt8]) throws(IOError) {
         if let slash = path.lastIndex(of: "/") { try makeDirectories(String(path[..<slash])) }
         while true {
-            let fd = try sys("open(\(path))") { open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600) }
+            let fd = try openForAppend(path, mode: 0o600)
             defer { close(fd) }
             try sys("flock(\(path))") { flock(fd, LOCK_EX) }
             var mine = stat(), current = stat()
             guard fstat(fd, &mine) == 0, stat(path, &current) == 0, mine.st_ino == current.st_ino else { continue }
+            try repairTail(fd, path: path)
             try writeAll(fd, bytes, path: path)
             try sys("fdatasync(\(path))") { fdatasync(fd) }
             return
@@ -64,7 +66,7 @@ public struct DeadLetters: Sendable {
             try sys("flock(\(path))") { flock(fd, LOCK_EX) }
             let aside = path + ".taken-\(SystemWallClock().now().millisecondsSinceEpoch)-\(getpid())"
             try sys("rename(\(path))") { rename(path, aside) }
-            if let slash = path.lastIndex(of: "/") { syncDirectory(String(path[..<slash])) }
+            try syncDirectory(parentDirectory(path))
             files.append(aside)
         } else if errno != ENOENT {
             throw IOError(errno: errno, function: "open(\(path))")

@@ -11,13 +11,15 @@ public final class Fanout: Sendable {
     }
 
     /// Builds the sinks and their runners (creating cursors for new sinks); does not start them.
+    /// `hidden`: variables hooks must not inherit (those the config's secrets come from).
     public init(
         sinks: [SinkConfig], api: APIConfig? = nil, log: EventLog, dataDir: String, environment: [String: String],
-        clock: any WallClock, metrics: DaemonMetrics? = nil, logger: Logger
+        hidden: Set<String> = [], clock: any WallClock, metrics: DaemonMetrics? = nil, logger: Logger
     ) throws(SetupError) {
         var runners: [SinkRunner] = []
         for (i, config) in sinks.enumerated() {
-            let sink = try Self.makeSink(config, index: i, api: api, environment: environment, clock: clock, logger: logger)
+            let sink = try Self.makeSink(config, index: i, api: api, environment: environment, hidden: hidden, clock: clock,
+                logger: logger)
             do {
                 runners.append(try SinkRunner(
                     config: config, sink: sink, log: log, dataDir: dataDir, clock: clock, metrics: metrics, logger: logger))
@@ -30,14 +32,15 @@ public final class Fanout: Sendable {
 
     /// Builds one sink; resolves its secrets (signing secret) and TLS settings.
     public static func makeSink(
-        _ config: SinkConfig, index: Int, api: APIConfig? = nil, environment: [String: String], clock: any WallClock = SystemWallClock(),
-        logger: Logger
+        _ config: SinkConfig, index: Int, api: APIConfig? = nil, environment: [String: String], hidden: Set<String> = [],
+        clock: any WallClock = SystemWallClock(), logger: Logger
     ) throws(SetupError) -> any EventSink {
         switch config.kind {
         case .file(let path, let mode):
             return FileSink(name: config.name, path: path, mode: mode)
         case .shell(let command, let timeout, _):
-            return ShellSink(name: config.name, command: command, timeout: timeout, environment: environment, logger: logger)
+            return ShellSink(name: config.name, command: command, timeout: timeout, environment: environment.filter { !hidden.contains($0.key) },
+                logger: logger)
         case .forward(let options):
             var secret: String?
             if let ref = options.signingSecret {

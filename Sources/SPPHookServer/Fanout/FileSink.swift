@@ -68,8 +68,9 @@ public struct FileSink: EventSink {
         if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
             try makeDirectories(String(path[..<slash]), mode: 0o750)
         }
-        let fd = try sys("open(\(path))") { open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode_t(mode)) }
+        let fd = try openForAppend(path, mode: mode_t(mode))
         defer { close(fd) }
+        try repairTail(fd, path: path)
         try writeAll(fd, bytes, path: path)
         try sys("fdatasync(\(path))") { fdatasync(fd) }
     }

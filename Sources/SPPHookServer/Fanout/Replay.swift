@@ -33,11 +33,11 @@ public struct Replay {
     let progress: (String) -> Void
 
     public init(
-        config: SinkConfig, api: APIConfig? = nil, dataDir: String, environment: [String: String], logger: Logger,
-        progress: @escaping (String) -> Void
+        config: SinkConfig, api: APIConfig? = nil, dataDir: String, environment: [String: String], hidden: Set<String> = [],
+        logger: Logger, progress: @escaping (String) -> Void
     ) throws(Fanout.SetupError) {
         self.config = config
-        self.sink = try Fanout.makeSink(config, index: 0, api: api, environment: environment, logger: logger)
+        self.sink = try Fanout.makeSink(config, index: 0, api: api, environment: environment, hidden: hidden, logger: logger)
         self.deadLetters = DeadLetters(dataDir: dataDir, sink: config.name)
         self.clock = SystemWallClock()
         self.progress = progress
@@ -63,16 +63,29 @@ public struct Replay {
     }
 
     /// The sink's dead letters, taken out of its file; call `finish()` on the result once
-    /// they have been delivered (failures go back in as new letters).
-    public func takeDeadLetters() throws(IOError) -> (events: [LoggedEvent], taken: DeadLetters.Taken) {
+    /// they have been delivered (failures go back in as new letters). A letter that cannot
+    /// be read is written back to the live file as it is, before anything is taken away:
+    /// it stays listed, never silently dropped (`unreadable` counts them).
+    public func takeDeadLetters() throws(IOError) -> (events: [LoggedEvent], taken: DeadLetters.Taken, unreadable: Int) {
         let taken = try deadLetters.takeAll()
-        let events: [LoggedEvent] = taken.lines.compactMap { line in
-            guard case .object(let o)? = try? JSONParser.parse(line), case .object(let record)? = o["record"] else { return nil }
-            let bytes = JSONWriter.bytes(.object(record))
-            guard let head = EventLogLine(bytes[...]) else { return nil }
-            return LoggedEvent(line: bytes, start: 0, end: 0, head: head)
+        var events: [LoggedEvent] = []
+        var unreadable: [UInt8] = []
+        var unreadableCount = 0
+        for line in taken.lines {
+            if case .object(let o)? = try? JSONParser.parse(line, maxDepth: JSONParser.storedMaxDepth),
+                case .object(let record)? = o["record"]
+            {
+                let bytes = JSONWriter.bytes(.object(record))
+                if let head = EventLogLine(bytes[...]) {
+                    events.append(LoggedEvent(line: bytes, start: 0, end: 0, head: head))
+                    continue
+                }
+            }
+            unreadable += line + [0x0A]
+            unreadableCount += 1
         }
-        return (events, taken)
+        if !unreadable.isEmpty { try deadLetters.appendLocked(unreadable) }
+        return (events, taken, unreadableCount)
     }
 
     public func deliver(_ events: [LoggedEvent]) -> Report {

@@ -67,11 +67,12 @@ public struct ShellSink: EventSink {
             return .retry("cannot start \(command[0]): \(error)", after: nil)
         }
         let meta: Logger.Metadata = ["sink": "\(name)", "seq": "\(event.seq)", "event": "\(event.head.event)"]
-        if !result.stdout.isEmpty { logger.info("hook stdout: \(result.stdoutText)", metadata: meta) }
-        if !result.stderr.isEmpty { logger.info("hook stderr: \(result.stderrText)", metadata: meta) }
+        if !result.stdout.isEmpty { logger.info("hook stdout: \(DisplayText.sanitized(result.stdoutText))", metadata: meta) }
+        if !result.stderr.isEmpty { logger.info("hook stderr: \(DisplayText.sanitized(result.stderrText))", metadata: meta) }
         switch result.status {
         case .exited(0): return .delivered
-        case .exited(let code): return .retry("exit status \(code)" + (result.stderr.isEmpty ? "" : ": \(result.stderrText)"), after: nil)
+        case .exited(let code):
+            return .retry("exit status \(code)" + (result.stderr.isEmpty ? "" : ": \(DisplayText.sanitized(result.stderrText))"), after: nil)
         case .signaled(let sig): return .retry("killed by signal \(sig)", after: nil)
         case .timedOut: return .retry("timed out after \(timeout) s", after: nil)
         }

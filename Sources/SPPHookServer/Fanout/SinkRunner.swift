@@ -51,6 +51,10 @@ public final class SinkRunner: Sendable {
     let state = Mutex(State())
     let stopped = Signal()
     private let startPosition: CursorStore.Position
+    /// The saved cursor's seq when it was ahead of the log at start-up (the log then
+    /// continues its seqs above it); nil when it was consistent.
+    public let aheadOfLog: UInt64?
+    private let startWarning: String?
 
     /// Loads (or creates, at the log's end) the cursor. Creating it before intake starts
     /// means no event acknowledged after this point can be missed.
@@ -68,9 +72,25 @@ public final class SinkRunner: Sendable {
         var l = logger
         l[metadataKey: "sink"] = "\(config.name)"
         self.logger = l
-        if let p = cursor.load() {
+        if let p = cursor.load(), p.seq > log.lastSeq || p.offset > log.durableEnd {
+            // The log lost history this sink had read (it was cut, replaced or deleted). Events
+            // that carry seqs at or below the cursor now may never have been delivered: start
+            // again from the oldest event still in the log (receivers drop duplicates by id).
+            // The log continues its seqs above this cursor, so nothing new is skipped either.
+            let oldest = log.directory.rotated().first?.base ?? log.directory.activeBase()
+            startPosition = CursorStore.Position(seq: 0, offset: oldest)
+            aheadOfLog = p.seq
+            let why = "cursor (seq \(p.seq), offset \(p.offset)) was ahead of the event log (last seq \(log.lastSeq), end \(log.durableEnd)); "
+                + "redelivering everything still in the log, new events continue after seq \(max(p.seq, log.lastSeq))"
+            startWarning = why
+            try cursor.save(startPosition)
+            try cursor.sync()
+            l.error("sink cursor ahead of the event log", metadata: ["detail": "\(why)"])
+        } else if let p = cursor.load() {
             startPosition = p
+            (aheadOfLog, startWarning) = (nil, nil)
         } else {
+            (aheadOfLog, startWarning) = (nil, nil)
             startPosition = CursorStore.Position(seq: log.lastSeq, offset: log.durableEnd)
             try cursor.save(startPosition)
             try cursor.sync()
@@ -91,6 +111,7 @@ public final class SinkRunner: Sendable {
             (x.retrying, x.failing) = (waiting.count, s.failing)
             x.nextRetryInSeconds = waiting.map(\.due).min().map { max(0, $0 - now) }
             (x.lastSuccessAt, x.lastErrorAt, x.lastError) = (s.lastSuccessAt, s.lastErrorAt, s.lastError)
+            x.warning = startWarning
             return x
         }
     }

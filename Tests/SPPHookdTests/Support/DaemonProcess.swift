@@ -29,7 +29,7 @@ final class DaemonProcess {
     /// - Parameter extra: more top-level config members (`"limits": {...}`), as JSON text.
     init(
         dir: TemporaryDirectory, extra: String = "", environment: [String: String] = [:], extraArguments: [String] = [],
-        start: Bool = true
+        wrapper: [String] = [], start: Bool = true
     ) throws {
         self.dir = dir
         let config = """
@@ -42,8 +42,10 @@ final class DaemonProcess {
             try config.write(toFile: dir.file("config.json"), atomically: true, encoding: .utf8)
         }
         try "second-endpoint-token-0123456789\n".write(toFile: dir.file("second.token"), atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--config", dir.file("config.json"), "--log-level", "debug"] + extraArguments
+        // `wrapper`: a command that runs the daemon (prlimit, say).
+        let command = wrapper + [Self.binary, "serve", "--config", dir.file("config.json"), "--log-level", "debug"] + extraArguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         var env = ProcessInfo.processInfo.environment
         env["TEST_SPP_TOKEN"] = Self.token
         env["SWIFT_BACKTRACE"] = "enable=no"
