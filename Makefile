@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PREFIX ?= /usr/local
 SYSTEM_PACKAGES := libssl-dev libsystemd-dev pkg-config
-TEST_PACKAGES := openssl systemd python3 slowhttptest curl util-linux
+TEST_PACKAGES := openssl systemd python3 slowhttptest curl util-linux fuse3
 DEB_PACKAGES := dpkg-dev binutils lintian
 BENCH_PACKAGES := wrk nginx-light webhook
 # The installed binary carries the Swift runtime (static standard library): it runs on a
@@ -11,7 +11,7 @@ BENCH_PACKAGES := wrk nginx-light webhook
 RELEASE_FLAGS := -c release --static-swift-stdlib --scratch-path .build-static -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now
 RELEASE_BIN := .build-static/release/spp-hookd
 
-.PHONY: all deps install-packages build release man run test fuzz bench install deb systemd-test clean
+.PHONY: all deps install-packages build release man run test fuzz bench install deb systemd-test crash-test clean
 
 all: build
 
@@ -49,6 +49,7 @@ test: deps
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(TEST_PACKAGES)"
 	@python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus_client 2>/dev/null \
 		|| $(MAKE) --no-print-directory install-packages PACKAGES=python3-prometheus-client
+	@python3 -c 'import mfusepy' 2>/dev/null || python3 -m pip install -q mfusepy 2>/dev/null || echo "no mfusepy: the power-cut tests will be skipped"
 	@$(MAKE) --no-print-directory deb
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
@@ -77,6 +78,15 @@ deb: man release
 	rm -f spp-hookd_*.deb
 	bash scripts/make-deb.sh $(RELEASE_BIN) .build/man/spp-hookd.1 .
 	lintian --fail-on error spp-hookd_*.deb
+
+# Many power cuts (CUTS, default 500, over several seeds), plain and with EIO on fsyncs,
+# on powerfs (FUSE); make test runs 80 of them.
+CUTS ?= 500
+crash-test: build
+	@$(MAKE) --no-print-directory install-packages PACKAGES="python3 fuse3"
+	@python3 -c 'import mfusepy' 2>/dev/null || python3 -m pip install -q mfusepy
+	python3 Tests/SPPHookdTests/Fixtures/powercut.py --binary .build/debug/spp-hookd --cuts $$(( $(CUTS) * 7 / 10 )) --seed 101
+	python3 Tests/SPPHookdTests/Fixtures/powercut.py --binary .build/debug/spp-hookd --cuts $$(( $(CUTS) * 3 / 10 )) --seed 202 --eio 0.05
 
 # Only the real-systemd tests (they also run in make test).
 systemd-test: deb

@@ -57,6 +57,23 @@ struct AuditFindingsTests {
         try waitFor { try runCommand(["status", "--config", dir.file("config.json")]).output.contains("warning: cursor (seq 3") }
     }
 
+    /// Item 5: a known sink whose cursor file is gone does not start at the end of the log.
+    @Test func aSinkThatLostItsCursorRedeliversInsteadOfSkipping() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let daemon = try DaemonProcess(dir: dir, extra: Self.fileSink(dir))
+            #expect(try FanoutTests.post(daemon, [("order.created", "A"), ("order.created", "B")]) == [1, 2])
+            try waitFor { Self.seqs(dir.file("out.jsonl")) == [1, 2] }
+            #expect(daemon.stop() == 0)
+        }
+        try FileManager.default.removeItem(atPath: dir.file("data/cursors/files.json"))
+        try FileManager.default.removeItem(atPath: dir.file("out.jsonl"))
+        let daemon = try DaemonProcess(dir: dir, extra: Self.fileSink(dir))
+        #expect(daemon.stderr.contains("sink cursor missing for a known sink"))
+        #expect(try FanoutTests.post(daemon, [("order.created", "C")]) == [3])
+        try waitFor { Set(Self.seqs(dir.file("out.jsonl"))) == [1, 2, 3] }
+    }
+
     /// Item 3: events.jsonl deleted under a running daemon. Events acknowledged after that
     /// are in the restored file, and seqs continue after a restart.
     @Test func aLogDeletedUnderTheDaemonIsRestoredAndNothingIsLost() throws {

@@ -72,6 +72,7 @@ public final class SinkRunner: Sendable {
         var l = logger
         l[metadataKey: "sink"] = "\(config.name)"
         self.logger = l
+        let registry = SinkRegistry(dataDir: dataDir)
         if let p = cursor.load(), p.seq > log.lastSeq || p.offset > log.durableEnd {
             // The log lost history this sink had read (it was cut, replaced or deleted). Events
             // that carry seqs at or below the cursor now may never have been delivered: start
@@ -89,6 +90,16 @@ public final class SinkRunner: Sendable {
         } else if let p = cursor.load() {
             startPosition = p
             (aheadOfLog, startWarning) = (nil, nil)
+        } else if registry.contains(config.name) {
+            // It had a cursor: it lost it. Deliver everything still in the log again rather
+            // than skip what it had not reached (receivers drop duplicates by id).
+            let oldest = log.directory.rotated().first?.base ?? log.directory.activeBase()
+            startPosition = CursorStore.Position(seq: 0, offset: oldest)
+            aheadOfLog = nil
+            startWarning = "its cursor file was missing; redelivering everything still in the log"
+            try cursor.save(startPosition)
+            try cursor.sync()
+            l.error("sink cursor missing for a known sink; redelivering the log", metadata: ["offset": "\(oldest)"])
         } else {
             (aheadOfLog, startWarning) = (nil, nil)
             startPosition = CursorStore.Position(seq: log.lastSeq, offset: log.durableEnd)
@@ -97,6 +108,7 @@ public final class SinkRunner: Sendable {
             l.notice("new sink starts after the current end of the log; use replay for earlier events",
                 metadata: ["seq": "\(startPosition.seq)"])
         }
+        try registry.add(config.name)
         state.withLock { $0.cursor = startPosition }
         log.subscribe(signal)
     }

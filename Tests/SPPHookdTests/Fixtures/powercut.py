@@ -1,0 +1,399 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Power cuts under a running spp-hookd, on powerfs (see powerfs.py).
+
+    powercut.py --binary SPP_HOOKD --cuts N [--seed S] [--eio RATE] [--workdir DIR]
+    powercut.py --selftest [--workdir DIR]
+
+Each cut: concurrent clients post events; at a random moment the daemon is killed (-9) and
+the filesystem drops everything that was not durable; then the daemon starts again on what
+survived and this checks, for every acknowledged event and every sink:
+  - the daemon starts (recovery never refuses a log it wrote itself);
+  - every acknowledged seq is in the log with its id, no seq twice, every complete line
+    reads, and lines seen at an earlier check are byte-identical;
+  - every event at or below a sink's recovered cursor is in that sink's output (file sink:
+    the line itself; failing hook: a readable dead letter), and every complete line of a
+    sink file reads.
+Half the cuts start from a fresh data directory, half from a pre-created layout. With
+--eio, that share of file and directory fsyncs fail (EIO) while clients post. Prints one
+JSON summary line and exits 1 on any violation.
+"""
+import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOKEN = "powercut-token-0123456789abcdef"
+CATEGORIES = [("order.created", "orders"), ("invoice.paid", "invoices"), ("ticket.created", "tickets")]
+
+
+class Filesystem:
+    def __init__(self, workdir):
+        self.mnt = os.path.join(workdir, "mnt")
+        self.state = os.path.join(workdir, "state")
+        os.makedirs(self.mnt, exist_ok=True)
+        self.proc = None
+
+    def mount(self):
+        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "powerfs.py"), self.mnt, self.state],
+                                     stderr=open(self.state + ".log", "ab"))
+        deadline = time.time() + 20
+        while not os.path.ismount(self.mnt):
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("powerfs did not mount: see " + self.state + ".log")
+            time.sleep(0.02)
+
+    def control(self, command):
+        fd = os.open(os.path.join(self.mnt, ".powerfs"), os.O_WRONLY)
+        try:
+            os.write(fd, command.encode())
+        finally:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # after "cut" the filesystem is gone before the close
+
+    def counters(self):
+        try:
+            with open(os.path.join(self.mnt, ".powerfs")) as f:
+                return json.loads(f.read())
+        except (OSError, ValueError):
+            return {}
+
+    def cut(self, torn_seed=None):
+        self.control("cut" if torn_seed is None else f"cut torn {torn_seed}")
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        subprocess.run(["fusermount3", "-u", "-z", self.mnt], stderr=subprocess.DEVNULL)
+
+    def unmount(self):
+        if self.proc and self.proc.poll() is None:
+            subprocess.run(["fusermount3", "-u", "-z", self.mnt], stderr=subprocess.DEVNULL)
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+class Daemon:
+    def __init__(self, binary, config, log):
+        env = dict(os.environ, PC_TOKEN=TOKEN, SWIFT_BACKTRACE="enable=no")
+        self.log = log
+        self.proc = subprocess.Popen([binary, "serve", "--config", config, "--log-format", "text"], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
+        self.port = None
+        deadline = time.time() + 30
+        while time.time() < deadline and self.proc.poll() is None:
+            text = open(log, errors="replace").read()
+            marker = text.rfind("listening on 127.0.0.1:")
+            if marker >= 0 and marker > text.rfind("configuration loaded") - 1:
+                digits = ""
+                for c in text[marker + len("listening on 127.0.0.1:"):]:
+                    if not c.isdigit():
+                        break
+                    digits += c
+                if digits:
+                    self.port = int(digits)
+                    return
+            time.sleep(0.02)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+def post_loop(port, stop, acked, lock, prefix, rnd):
+    n = 0
+    conn = None
+    while not stop.is_set():
+        event, _ = CATEGORIES[rnd.randrange(len(CATEGORIES))]
+        ident = f"{prefix}-{n}"
+        n += 1
+        body = json.dumps({"event": event, "created": 1558608668, "token": TOKEN,
+                           "data": {"id": ident, "status": "Pending", "pad": "p" * rnd.randrange(0, 600)}})
+        try:
+            if conn is None:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("POST", "/spp/main", body, {"Content-Type": "application/json"})
+            r = conn.getresponse()
+            data = r.read()
+            if r.status == 200:
+                answer = json.loads(data)
+                with lock:
+                    acked.append((answer["seq"], ident, event))
+        except Exception:
+            conn = None
+            time.sleep(0.01)
+
+
+def read_lines(path):
+    """(complete lines, unterminated tail) of a file; missing file: nothing."""
+    try:
+        data = open(path, "rb").read()
+    except FileNotFoundError:
+        return [], b""
+    parts = data.split(b"\n")
+    return parts[:-1], parts[-1]
+
+
+def log_lines(data_dir):
+    if not os.path.isdir(data_dir):
+        return []
+    names = sorted(n for n in os.listdir(data_dir) if n.startswith("events-") and n.endswith(".jsonl"))
+    lines = []
+    for name in names + ["events.jsonl"]:
+        complete, _ = read_lines(os.path.join(data_dir, name))
+        lines += complete
+    return lines
+
+
+class Checker:
+    def __init__(self, root):
+        self.root = root
+        self.seen = {}  # seq -> line bytes at an earlier check
+        self.violations = []
+
+    def fail(self, cut, what):
+        self.violations.append(f"cut {cut}: {what}")
+
+    def check(self, cut, binary, config, acked):
+        data = os.path.join(self.root, "data")
+        if not os.path.isdir(data):
+            self.fail(cut, "the data directory vanished")
+        by_seq = {}
+        for line in log_lines(data):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                self.fail(cut, f"unreadable complete log line {line[:80]!r}")
+                continue
+            seq = record["seq"]
+            if seq in by_seq:
+                self.fail(cut, f"seq {seq} twice in the log")
+            by_seq[seq] = (record, line)
+        for seq, ident, event in acked:
+            got = by_seq.get(seq)
+            if got is None:
+                self.fail(cut, f"acknowledged seq {seq} ({ident}) missing from the log")
+            elif got[0]["payload"]["data"]["id"] != ident or got[0]["event"] != event:
+                self.fail(cut, f"acknowledged seq {seq} holds {got[0]['payload']['data']['id']}, not {ident}")
+        for seq, line in self.seen.items():
+            if seq in by_seq and by_seq[seq][1] != line:
+                self.fail(cut, f"log line of seq {seq} changed")
+        for seq, (_, line) in by_seq.items():
+            self.seen.setdefault(seq, line)
+        status = subprocess.run([binary, "status", "--json", "--config", config], capture_output=True, text=True)
+        try:
+            sinks = {s["name"]: s for s in json.loads(status.stdout)["sinks"]}
+        except (ValueError, KeyError):
+            self.fail(cut, f"status unreadable: {status.stdout[:200]} {status.stderr[:200]}")
+            return
+        # The file sink: every event at or below its cursor is in the file of its category.
+        cursor = sinks["files"]["cursorSeq"]
+        delivered = set()
+        for _, category in CATEGORIES:
+            complete, _ = read_lines(os.path.join(self.root, "out", category + ".jsonl"))
+            for line in complete:
+                try:
+                    delivered.add(json.loads(line)["seq"])
+                except ValueError:
+                    self.fail(cut, f"unreadable complete line in out/{category}.jsonl: {line[:80]!r}")
+        for seq in by_seq:
+            if seq <= cursor and seq not in delivered:
+                self.fail(cut, f"file sink cursor {cursor} but seq {seq} not in its files")
+        # The failing hook: every event at or below its cursor is a readable dead letter.
+        cursor = sinks["hook"]["cursorSeq"]
+        lettered = set()
+        complete, _ = read_lines(os.path.join(data, "dead-letters", "hook.jsonl"))
+        for line in complete:
+            try:
+                lettered.add(json.loads(line)["seq"])
+            except ValueError:
+                self.fail(cut, f"unreadable dead letter {line[:80]!r}")
+        for seq in by_seq:
+            if seq <= cursor and seq not in lettered:
+                self.fail(cut, f"hook cursor {cursor} but seq {seq} neither delivered nor dead-lettered")
+
+
+def write_config(root, path):
+    config = {
+        "listen": "127.0.0.1:0", "dataDir": os.path.join(root, "data"),
+        "endpoints": [{"name": "main", "path": "/spp/main", "tokens": ["env:PC_TOKEN"]}],
+        "log": {"maxBytes": 32768},
+        "sinks": [
+            {"name": "files", "type": "file", "path": os.path.join(root, "out", "{category}.jsonl")},
+            {"name": "hook", "type": "shell", "command": ["/bin/false"], "retry": {"maxAttempts": 1}, "ordered": False},
+        ],
+    }
+    with open(path, "w") as f:
+        json.dump(config, f)
+
+
+def precreate(root):
+    """The layout a package or an operator made beforehand, durable."""
+    for d in ["data", "data/cursors", "data/dead-letters", "out"]:
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    for d in ["", "data", "out"]:
+        fd = os.open(os.path.join(root, d), os.O_RDONLY | os.O_DIRECTORY)
+        os.fsync(fd)
+        os.close(fd)
+
+
+def run(args):
+    rnd = random.Random(args.seed)
+    totals = {"cuts": 0, "tornCuts": 0, "acknowledged": 0, "violations": 0, "restartFailures": 0,
+              "fsyncs": 0, "failedFsyncs": 0, "failedDirsyncs": 0}
+    checker_msgs = []
+    for layout in ["fresh", "pre-created"]:
+        cuts = args.cuts // 2 if layout == "fresh" else args.cuts - args.cuts // 2
+        work = tempfile.mkdtemp(prefix="powercut-", dir=args.workdir)
+        fs = Filesystem(work)
+        fs.mount()
+        config = os.path.join(work, "config.json")
+        write_config(fs.mnt, config)
+        if layout == "pre-created":
+            precreate(fs.mnt)
+        checker = Checker(fs.mnt)
+        acked_all = []
+        daemon_log = os.path.join(work, "daemon.log")
+        try:
+            daemon = Daemon(args.binary, config, daemon_log)
+            for cut in range(cuts):
+                if daemon.port is None:
+                    checker.fail(cut, "daemon did not start: " + open(daemon_log, errors="replace").read()[-600:])
+                    totals["restartFailures"] += 1
+                    break
+                if args.eio:
+                    fs.control(f"fail-rate {args.eio} {rnd.randrange(1 << 30)}")
+                stop, lock, acked = threading.Event(), threading.Lock(), []
+                threads = [threading.Thread(target=post_loop, args=(daemon.port, stop, acked, lock, f"c{cut}-{i}-{args.seed}",
+                                                                    random.Random(rnd.random())))
+                           for i in range(4)]
+                for t in threads:
+                    t.start()
+                time.sleep(rnd.uniform(0.05, 0.8))
+                daemon.kill()
+                stop.set()
+                for t in threads:
+                    t.join()
+                c = fs.counters()
+                totals["fsyncs"] += c.get("fsync", 0) + c.get("fsyncdir", 0)
+                totals["failedFsyncs"] += c.get("failedFsync", 0)
+                totals["failedDirsyncs"] += c.get("failedDirsync", 0)
+                torn = rnd.random() < 0.5
+                totals["tornCuts"] += torn
+                fs.cut(rnd.randrange(1 << 30) if torn else None)
+                fs.mount()
+                acked_all += acked
+                totals["cuts"] += 1
+                daemon = Daemon(args.binary, config, daemon_log)
+                if daemon.port is None:
+                    checker.fail(cut, "daemon did not start after the cut: "
+                                 + open(daemon_log, errors="replace").read()[-800:])
+                    totals["restartFailures"] += 1
+                    break
+                checker.check(cut, args.binary, config, acked_all)
+            daemon.kill()
+        finally:
+            fs.unmount()
+        totals["acknowledged"] += len(acked_all)
+        totals["violations"] += len(checker.violations)
+        checker_msgs += [f"{layout}: {v}" for v in checker.violations]
+    print(json.dumps(dict(totals, eio=args.eio, seed=args.seed, examples=checker_msgs[:10])))
+    return 0 if totals["violations"] == 0 else 1
+
+
+def selftest(args):
+    """The filesystem's own model, checked before anything runs on it."""
+    work = tempfile.mkdtemp(prefix="powerfs-selftest-", dir=args.workdir)
+    fs = Filesystem(work)
+    fs.mount()
+    m = fs.mnt
+    failures = []
+
+    def dsync(p):
+        fd = os.open(p, os.O_RDONLY | os.O_DIRECTORY)
+        os.fsync(fd)
+        os.close(fd)
+
+    def expect(cond, what):
+        if not cond:
+            failures.append(what)
+
+    os.mkdir(m + "/kept"); dsync(m)
+    os.mkdir(m + "/lost-dir")  # parent never synced again
+    fd = os.open(m + "/kept/synced", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.write(fd, b"durable\n"); os.fsync(fd); os.write(fd, b"not synced\n"); os.close(fd)
+    fd = os.open(m + "/kept/name-synced-data-not", os.O_WRONLY | os.O_CREAT, 0o600); os.write(fd, b"x"); os.close(fd)
+    dsync(m + "/kept")
+    fd = os.open(m + "/kept/data-synced-name-not", os.O_WRONLY | os.O_CREAT, 0o600); os.write(fd, b"y"); os.fsync(fd); os.close(fd)
+    os.rename(m + "/kept/synced", m + "/kept/renamed-not-synced")
+    fs.control("fail-fsync 1")
+    fd = os.open(m + "/kept/renamed-not-synced", os.O_WRONLY | os.O_APPEND)
+    os.write(fd, b"after eio\n")
+    try:
+        os.fsync(fd)
+        failures.append("injected fsync EIO did not fail")
+    except OSError as e:
+        expect(e.errno == 5, f"injected fsync failed with {e.errno}, not EIO")
+    os.close(fd)
+    fs.control("fail-dirsync 1")
+    try:
+        dsync(m + "/kept")
+        failures.append("injected directory fsync EIO did not fail")
+    except OSError as e:
+        expect(e.errno == 5, f"injected directory fsync failed with {e.errno}")
+    expect(open(m + "/kept/renamed-not-synced", "rb").read() == b"durable\nnot synced\nafter eio\n", "page cache view")
+    fs.cut()
+    fs.mount()
+    expect(sorted(os.listdir(m)) == ["kept"], f"root after cut: {os.listdir(m)}")
+    expect(sorted(os.listdir(m + "/kept")) == ["name-synced-data-not", "synced"], f"kept/ after cut: {os.listdir(m + '/kept')}")
+    expect(open(m + "/kept/synced", "rb").read() == b"durable\n", "unsynced data survived")
+    expect(open(m + "/kept/name-synced-data-not", "rb").read() == b"", "data without fsync survived")
+    # A torn cut: what was appended after the last fsync survives in part, never more, and
+    # what was synced is intact.
+    shapes = set()
+    for seed in range(12):
+        fd = os.open(m + "/kept/synced", os.O_WRONLY | os.O_APPEND)
+        os.write(fd, b"unsynced tail\n")
+        os.close(fd)
+        fs.cut(torn_seed=seed)
+        fs.mount()
+        data = open(m + "/kept/synced", "rb").read()
+        expect(data.startswith(b"durable\n") and len(data) <= len(b"durable\nunsynced tail\n"), f"torn cut kept {data!r}")
+        tail = data[len(b"durable\n"):]
+        shapes.add("none" if not tail else "zeros" if set(tail) == {0} else "prefix")
+        fd = os.open(m + "/kept/synced", os.O_WRONLY | os.O_TRUNC)
+        os.write(fd, b"durable\n")
+        os.fsync(fd)
+        os.close(fd)
+    expect(shapes == {"none", "zeros", "prefix"}, f"torn cuts left only {shapes}")
+    fs.unmount()
+    print(json.dumps({"selftest": "ok" if not failures else "failed", "failures": failures}))
+    return 0 if not failures else 1
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--binary")
+    p.add_argument("--cuts", type=int, default=50)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--eio", type=float, default=0.0)
+    p.add_argument("--workdir", default=None)
+    p.add_argument("--selftest", action="store_true")
+    args = p.parse_args()
+    sys.exit(selftest(args) if args.selftest else run(args))
+
+
+if __name__ == "__main__":
+    main()
