@@ -8,7 +8,7 @@ BENCH_PACKAGES := wrk nginx-light webhook
 # The installed binary carries the Swift runtime (static standard library): it runs on a
 # machine without the toolchain, and the package depends only on Debian's libraries. Its own
 # build folder, so the man page plugin's release build (.build/release) does not replace it.
-RELEASE_FLAGS := -c release --static-swift-stdlib --scratch-path .build-static -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now
+RELEASE_FLAGS := -c release --product spp-hookd --static-swift-stdlib --scratch-path .build-static -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now
 RELEASE_BIN := .build-static/release/spp-hookd
 
 .PHONY: all deps install-packages build release man run test fuzz bench install deb systemd-test crash-test clean

@@ -3,7 +3,9 @@
 # machine's root, so the service can be installed and run exactly as on a server without
 # touching the host. Root only.
 #
-#   scripts/systemd-sandbox.sh boot STATE-DIR   boot; returns once systemd is up (pid in STATE-DIR/pid)
+#   scripts/systemd-sandbox.sh boot STATE-DIR [DIR...]   boot; returns once systemd is up (pid in
+#                                                         STATE-DIR/pid); each DIR is seen inside at
+#                                                         its own path, as an overlay (writes stay inside)
 #   scripts/systemd-sandbox.sh run STATE-DIR CMD...   run a command inside (as root, a login-less shell)
 #   scripts/systemd-sandbox.sh halt STATE-DIR   end it (kills its PID 1: everything inside goes)
 #
@@ -41,6 +43,15 @@ inner() {
     mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
     mkdir -p "$r$state"
     mount --bind "$state" "$r$state"
+    # Folders the caller needs inside (the project, wherever its clone is: under /tmp it
+    # would be hidden by the fresh /tmp), each on an overlay of its own.
+    local i=0
+    while IFS= read -r dir; do
+        [ -n "$dir" ] || continue
+        i=$((i + 1))
+        mkdir -p "$t/up-$i" "$t/wk-$i" "$r$dir"
+        mount -t overlay overlay -o "lowerdir=$dir,upperdir=$t/up-$i,workdir=$t/wk-$i" "$r$dir"
+    done < "$state/overlays"
     # Start clean: nothing the host enabled starts inside, no earlier install of ours.
     find "$r/etc/systemd/system" -mindepth 2 -maxdepth 2 -path '*.wants/*' \
         ! -path '*/getty.target.wants/*' -delete 2>/dev/null || true
@@ -69,6 +80,7 @@ boot)
     state=$(realpath "$state")
     mkdir -p "$state"
     rm -f "$state/pid" "$state/refused"
+    for dir in "$@"; do realpath "$dir"; done > "$state/overlays"
     # A cgroup of our own, so the booted systemd's cgroup root is not the machine's.
     cg=spp-sandbox-$$
     for h in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified /sys/fs/cgroup; do

@@ -92,22 +92,30 @@ struct EventLogTests {
         #expect(Self.append(log, clock, id: Self.id(3)) == .stored(seq: 3))
     }
 
-    /// What a crash during a write leaves: an unterminated last line (never acknowledged).
-    @Test(arguments: [
-        "{\"seq\":3,\"id\":\"000", "{\"seq\":3,\"id\":\"0000\u{0}\u{0}\u{0}\u{0}", "\u{0}\u{0}\u{0}", "garbage without newline",
-    ])
-    func tornTailIsCutOffAndKept(_ torn: String) throws {
-        let clock = ManualClock()
+    /// Writes seqs 1 and 2 through the log, then `bytes` straight to the file behind it;
+    /// returns where those bytes start.
+    @discardableResult
+    func twoEventsThen(_ bytes: String, _ clock: ManualClock) throws -> UInt64 {
         do {
             let (log, _) = try open(clock)
             _ = Self.append(log, clock, id: Self.id(1))
             _ = Self.append(log, clock, id: Self.id(2))
             log.drain()
         }
-        let handle = FileHandle(forWritingAtPath: dir.file("data/events.jsonl"))!
-        handle.seekToEndOfFile()
-        handle.write(Data(torn.utf8))
+        let handle = try #require(FileHandle(forWritingAtPath: dir.file("data/events.jsonl")))
+        let start = handle.seekToEndOfFile()
+        handle.write(Data(bytes.utf8))
         handle.closeFile()
+        return start
+    }
+
+    /// What a crash during a write leaves: an unterminated last line (never acknowledged).
+    @Test(arguments: [
+        "{\"seq\":3,\"id\":\"000", "{\"seq\":3,\"id\":\"0000\u{0}\u{0}\u{0}\u{0}", "\u{0}\u{0}\u{0}", "garbage without newline",
+    ])
+    func tornTailIsCutOffAndKept(_ torn: String) throws {
+        let clock = ManualClock()
+        try twoEventsThen(torn, clock)
         let (log, _) = try open(clock)
         #expect(log.recovery.lastSeq == 2)
         #expect(log.recovery.tornBytes == Int64(torn.utf8.count))
@@ -124,17 +132,7 @@ struct EventLogTests {
     ])
     func aDamagedCompleteLineStopsStartUpAndChangesNothing(_ damage: String) throws {
         let clock = ManualClock()
-        do {
-            let (log, _) = try open(clock)
-            _ = Self.append(log, clock, id: Self.id(1))
-            _ = Self.append(log, clock, id: Self.id(2))
-            log.drain()
-        }
-        let handle = FileHandle(forWritingAtPath: dir.file("data/events.jsonl"))!
-        handle.seekToEndOfFile()
-        let goodSize = handle.offsetInFile
-        handle.write(Data(damage.utf8))
-        handle.closeFile()
+        let goodSize = try twoEventsThen(damage, clock)
         let before = dir.read("data/events.jsonl")
         do {
             _ = try open(clock)

@@ -199,30 +199,20 @@ class Checker:
             self.fail(cut, f"status unreadable: {status.stdout[:200]} {status.stderr[:200]}")
             return
         # The file sink: every event at or below its cursor is in the file of its category.
-        cursor = sinks["files"]["cursorSeq"]
-        delivered = set()
-        for _, category in CATEGORIES:
-            complete, _ = read_lines(os.path.join(self.root, "out", category + ".jsonl"))
-            for line in complete:
-                try:
-                    delivered.add(json.loads(line)["seq"])
-                except ValueError:
-                    self.fail(cut, f"unreadable complete line in out/{category}.jsonl: {line[:80]!r}")
-        for seq in by_seq:
-            if seq <= cursor and seq not in delivered:
-                self.fail(cut, f"file sink cursor {cursor} but seq {seq} not in its files")
         # The failing hook: every event at or below its cursor is a readable dead letter.
-        cursor = sinks["hook"]["cursorSeq"]
-        lettered = set()
-        complete, _ = read_lines(os.path.join(data, "dead-letters", "hook.jsonl"))
-        for line in complete:
-            try:
-                lettered.add(json.loads(line)["seq"])
-            except ValueError:
-                self.fail(cut, f"unreadable dead letter {line[:80]!r}")
-        for seq in by_seq:
-            if seq <= cursor and seq not in lettered:
-                self.fail(cut, f"hook cursor {cursor} but seq {seq} neither delivered nor dead-lettered")
+        outputs = {"files": [os.path.join(self.root, "out", c + ".jsonl") for _, c in CATEGORIES],
+                   "hook": [os.path.join(data, "dead-letters", "hook.jsonl")]}
+        for sink, files in outputs.items():
+            cursor, found = sinks[sink]["cursorSeq"], set()
+            for path in files:
+                for line in read_lines(path)[0]:
+                    try:
+                        found.add(json.loads(line)["seq"])
+                    except ValueError:
+                        self.fail(cut, f"unreadable complete line in {os.path.relpath(path, self.root)}: {line[:80]!r}")
+            for seq in by_seq:
+                if seq <= cursor and seq not in found:
+                    self.fail(cut, f"sink {sink}: cursor {cursor} but seq {seq} is not in its output")
 
 
 def write_config(root, path):

@@ -300,23 +300,24 @@ class PowerFS(fuse.Operations):
             else:
                 n.data.extend(b"\0" * (length - len(n.data)))
 
-    def fsync(self, path, datasync, fh):
+    def _sync(self, kind, path, fh):
+        """fsync of a file (its data becomes durable) or a directory (its entries do)."""
         with self.mutex:
-            self.counters["fsync"] += 1
-            if self._should_fail("file"):
-                self.counters["failedFsync"] += 1
+            self.counters["fsync" if kind == "file" else "fsyncdir"] += 1
+            if self._should_fail(kind):
+                self.counters["failedFsync" if kind == "file" else "failedDirsync"] += 1
                 raise fuse.FuseOSError(errno.EIO)
             n = self._node(path, fh)
-            n.durable = bytes(n.data)
+            if kind == "file":
+                n.durable = bytes(n.data)
+            else:
+                n.durable_entries = dict(n.entries)
+
+    def fsync(self, path, datasync, fh):
+        self._sync("file", path, fh)
 
     def fsyncdir(self, path, datasync, fh):
-        with self.mutex:
-            self.counters["fsyncdir"] += 1
-            if self._should_fail("dir"):
-                self.counters["failedDirsync"] += 1
-                raise fuse.FuseOSError(errno.EIO)
-            n = self._node(path, fh)
-            n.durable_entries = dict(n.entries)
+        self._sync("dir", path, fh)
 
     def flush(self, path, fh):
         return 0

@@ -9,11 +9,12 @@ final class SystemdSandbox {
     private let state = TemporaryDirectory("spp-hookd-systemd")
     private static let script = DeployTests.root + "/scripts/systemd-sandbox.sh"
 
-    /// Boots one, or cancels the test (saying why) where this machine refuses the
-    /// namespaces or the overlay. Any other failure to boot fails the test.
+    /// Boots one, with the project folder visible inside at its own path (on an overlay of
+    /// its own), or cancels the test (saying why) where this machine refuses the namespaces
+    /// or the overlay. Any other failure to boot fails the test.
     static func boot() throws -> SystemdSandbox {
         let sandbox = SystemdSandbox()
-        let (status, output) = try runProgram("/bin/bash", [script, "boot", sandbox.state.path])
+        let (status, output) = try runProgram("/bin/bash", [script, "boot", sandbox.state.path, DeployTests.root])
         if status == 77 { try Test.cancel("cannot boot systemd in namespaces here: \(output)") }
         guard status == 0 else { throw DaemonError(message: "systemd did not boot (\(status)): \(output)") }
         return sandbox
