@@ -58,6 +58,8 @@ struct LogReader {
     let source: any LogSource
     /// Where the next chunk is read from (logical).
     private(set) var offset: Int64
+    /// The rotated segments as last listed.
+    private var knownSegments: [LogDirectory.Segment] = []
     /// Records with `seq <= skipThrough` are passed over (a cursor's position).
     private var skipThrough: UInt64
     /// The position after the last event handed out by `pop`: where a cursor may move.
@@ -124,16 +126,23 @@ struct LogReader {
                 (self.fd, segmentBase, segmentEnd) = (fd, base, nil)
                 return
             }
-            let segments = source.directory.rotated()
-            guard let segment = segments.last(where: { $0.base <= offset }), offset < segment.end else {
-                let next = segments.first(where: { $0.base > offset })?.base ?? active
+            // Closed segments never change (only retention deletes them): the listing is kept
+            // and read again only when it does not cover the offset, so catching up across
+            // many segments lists the directory once, not once per segment.
+            let cached = knownSegments.last(where: { $0.base <= offset && offset < $0.end })
+            if cached == nil { knownSegments = source.directory.rotated() }
+            guard let segment = cached ?? knownSegments.last(where: { $0.base <= offset }), offset < segment.end else {
+                let next = knownSegments.first(where: { $0.base > offset })?.base ?? active
                 skippedBytes += next - offset
                 offset = next
                 continue
             }
             let fd = open(segment.path, O_RDONLY | O_CLOEXEC)
             if fd < 0 {
-                if errno == ENOENT { continue }  // deleted meanwhile: look again
+                if errno == ENOENT {  // deleted meanwhile: look again
+                    knownSegments = []
+                    continue
+                }
                 throw IOError(errno: errno, function: "open(\(segment.path))")
             }
             (self.fd, segmentBase, segmentEnd) = (fd, segment.base, segment.end)
