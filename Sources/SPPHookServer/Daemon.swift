@@ -61,7 +61,13 @@ public final class Daemon: Sendable {
             throw StartError(description: "\(error)")
         }
         // A cursor ahead of the log (its history was lost): seqs continue above it.
-        if let highest = fanout.runners.compactMap(\.aheadOfLog).max() { log.continueSeq(after: highest) }
+        if let highest = fanout.runners.compactMap(\.aheadOfLog).max() {
+            do {
+                try log.continueSeq(after: highest)
+            } catch {
+                throw StartError(description: "cannot record the seq floor above sink cursors: \(error)")
+            }
+        }
         log.setRetentionFloor { fanout.oldestCursorOffset }
         log.applyRetention()
         fanout.start()

@@ -5,14 +5,14 @@ import Synchronization
 
 extension EventLog {
     /// Makes the next seq follow `seq` when it is higher than the last one: a sink's cursor
-    /// that is ahead of the log (history was lost) must never see its seqs issued again.
-    public func continueSeq(after seq: UInt64) {
-        let raised: Bool = state.withLock { s in
-            guard seq > s.lastSeq else { return false }
-            s.lastSeq = seq
-            return true
-        }
-        if raised { logger.error("event log continues after a sink's cursor", metadata: ["nextSeq": "\(seq + 1)"]) }
+    /// that is ahead of the log (history was lost) must never see its seqs issued again. The
+    /// floor is recorded durably (`events.seq-floor`) before intake starts, so it holds
+    /// across restarts even after the cursors have been reset.
+    public func continueSeq(after seq: UInt64) throws(IOError) {
+        guard seq > lastSeq else { return }
+        try directory.storeSeqFloor(seq)
+        state.withLock { s in s.lastSeq = max(s.lastSeq, seq) }
+        logger.error("event log continues after a sink's cursor", metadata: ["nextSeq": "\(seq + 1)"])
     }
 
     /// Checks the log on its own, once a second (not only when an event is written): a

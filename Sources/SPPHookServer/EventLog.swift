@@ -111,7 +111,8 @@ public final class EventLog: Sendable {
         let recovery = try Self.recover(file: file, path: path, rotated: directory.rotated(), dedup: &dedup, now: clock.now(),
             logger: logger)
         self.recovery = recovery
-        self.state = Mutex(State(lastSeq: recovery.lastSeq, dedup: dedup))
+        // Seqs issued before the log lost history (a cursor was ahead of it) stay used.
+        self.state = Mutex(State(lastSeq: max(recovery.lastSeq, directory.seqFloor()), dedup: dedup))
         let size = try file.size()
         self.writer = Mutex(Writer(file: file, base: base, durableSize: size))
         self.durable = Atomic(base + size)

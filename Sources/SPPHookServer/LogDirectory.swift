@@ -28,6 +28,22 @@ public struct LogDirectory: Sendable {
     public let directory: String
     public var activePath: String { directory + "/events.jsonl" }
     var basePath: String { directory + "/events.base" }
+    /// The highest seq ever issued when it is not in the log any more (see `continueSeq`).
+    var seqFloorPath: String { directory + "/events.seq-floor" }
+
+    /// The recorded seq floor; 0 when there is none.
+    func seqFloor() -> UInt64 {
+        guard let bytes = try? readWholeFile(seqFloorPath, limit: 64) else { return 0 }
+        return UInt64(String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }) ?? 0
+    }
+
+    /// Records the seq floor durably (write to a temporary name, fsync, rename, fsync).
+    func storeSeqFloor(_ seq: UInt64) throws(IOError) {
+        let tmp = seqFloorPath + ".tmp"
+        try writeFile(tmp, Array("\(seq)\n".utf8), sync: true)
+        try sys("rename(\(tmp))") { rename(tmp, seqFloorPath) }
+        try syncDirectory(directory)
+    }
 
     public init(_ directory: String) {
         self.directory = directory

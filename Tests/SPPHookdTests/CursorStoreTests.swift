@@ -24,6 +24,21 @@ struct CursorStoreTests {
         #expect(dir.read("cursors/s.json").contains("\"seq\":4,"))
     }
 
+    /// Loading prefers the slot with the higher seq: moving a cursor back must not leave the
+    /// old position in the other slot (it would come back at the next start).
+    @Test func aResetMovesTheCursorBackForGood() throws {
+        let dir = TemporaryDirectory()
+        let store = CursorStore(dataDir: dir.path, sink: "s")
+        for seq in 1...3 { try store.save(.init(seq: UInt64(seq), offset: Int64(seq * 100))) }
+        try store.sync()
+        let reopened = CursorStore(dataDir: dir.path, sink: "s")
+        #expect(reopened.load() == .init(seq: 3, offset: 300))
+        try reopened.reset(.init(seq: 0, offset: 0))
+        #expect(CursorStore(dataDir: dir.path, sink: "s").load() == .init(seq: 0, offset: 0))
+        try reopened.save(.init(seq: 1, offset: 100))
+        #expect(CursorStore(dataDir: dir.path, sink: "s").load() == .init(seq: 1, offset: 100))
+    }
+
     @Test func aHandWrittenCursorIsAccepted() throws {
         let dir = TemporaryDirectory()
         try FileManager.default.createDirectory(atPath: dir.file("cursors"), withIntermediateDirectories: true)

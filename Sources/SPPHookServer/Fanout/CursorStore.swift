@@ -47,6 +47,16 @@ final class CursorStore: @unchecked Sendable {
         return best?.0
     }
 
+    /// Moves the cursor back (loading prefers the slot with the higher seq, so both slots
+    /// are overwritten) and makes it durable.
+    func reset(_ p: Position) throws(IOError) {
+        if fd < 0 { try open(initial: p) }
+        let both = Self.slot(p) + Self.slot(p)
+        _ = try sys("pwrite(\(path))") { both.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
+        try sys("fsync(\(path))") { fsync(fd) }
+        nextSlot = 0
+    }
+
     func save(_ p: Position) throws(IOError) {
         if fd < 0 { try open(initial: p) }
         let slot = Self.slot(p)

@@ -84,8 +84,7 @@ public final class SinkRunner: Sendable {
             let why = "cursor (seq \(p.seq), offset \(p.offset)) was ahead of the event log (last seq \(log.lastSeq), end \(log.durableEnd)); "
                 + "redelivering everything still in the log, new events continue after seq \(max(p.seq, log.lastSeq))"
             startWarning = why
-            try cursor.save(startPosition)
-            try cursor.sync()
+            try cursor.reset(startPosition)
             l.error("sink cursor ahead of the event log", metadata: ["detail": "\(why)"])
         } else if let p = cursor.load() {
             startPosition = p
