@@ -256,6 +256,7 @@ def run(args):
         checker = Checker(fs.mnt)
         acked_all = []
         daemon_log = os.path.join(work, "daemon.log")
+        daemon = None
         try:
             daemon = Daemon(args.binary, config, daemon_log)
             for cut in range(cuts):
@@ -293,8 +294,10 @@ def run(args):
                     totals["restartFailures"] += 1
                     break
                 checker.check(cut, args.binary, config, acked_all)
-            daemon.kill()
         finally:
+            # Whatever happened, leave no daemon and no mount behind.
+            if daemon is not None:
+                daemon.kill()
             fs.unmount()
         totals["acknowledged"] += len(acked_all)
         totals["violations"] += len(checker.violations)
