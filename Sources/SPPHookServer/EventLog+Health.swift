@@ -20,17 +20,7 @@ extension EventLog {
     /// once its file syncs and its filesystem has room.
     public func checkHealth() {
         writer.withLock { w in
-            guard ensureLinked(&w) else { return }
-            if w.needsRepair {
-                do throws(IOError) {
-                    try w.file.truncate(to: w.durableSize)
-                    try w.file.sync()
-                    w.needsRepair = false
-                    logger.notice("event log repaired; accepting events again", metadata: ["size": "\(w.durableSize)"])
-                } catch {
-                    return
-                }
-            }
+            guard ensureLinked(&w), (try? Self.repairIfNeeded(&w, logger: logger)) != nil else { return }
             guard let failure = w.lastFailure else { return }
             var fs = statvfs()
             guard fstatvfs(w.file.descriptor, &fs) == 0, UInt64(fs.f_bavail) * UInt64(fs.f_frsize) >= Self.healthyFreeBytes,

@@ -261,6 +261,15 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// Cuts a failed batch that could not be cut off earlier (`needsRepair`) off the file.
+    static func repairIfNeeded(_ w: inout Writer, logger: Logger) throws(IOError) {
+        guard w.needsRepair else { return }
+        try w.file.truncate(to: w.durableSize)
+        try w.file.sync()
+        w.needsRepair = false
+        logger.notice("event log repaired; accepting events again", metadata: ["size": "\(w.durableSize)"])
+    }
+
     /// Writes and syncs one batch. Returns nil on success, or why it failed (after cutting
     /// the partial batch off the file so no unacknowledged bytes stay in front of later lines).
     private static func write(_ bytes: [UInt8], to w: inout Writer, directory: String, logger: Logger) -> String? {
@@ -270,12 +279,7 @@ public final class EventLog: Sendable {
                 try syncDirectory(directory)
                 w.directoryUnsynced = false
             }
-            if w.needsRepair {
-                try w.file.truncate(to: w.durableSize)
-                try w.file.sync()
-                w.needsRepair = false
-                logger.notice("event log repaired; accepting events again", metadata: ["size": "\(w.durableSize)"])
-            }
+            try repairIfNeeded(&w, logger: logger)
             try w.file.append(bytes)
             try w.file.sync()
             w.durableSize += Int64(bytes.count)
