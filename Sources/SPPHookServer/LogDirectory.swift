@@ -32,16 +32,25 @@ public struct LogDirectory: Sendable {
     var seqFloorPath: String { directory + "/events.seq-floor" }
 
     /// The recorded seq floor; 0 when there is none.
-    func seqFloor() -> UInt64 {
-        guard let bytes = try? readWholeFile(seqFloorPath, limit: 64) else { return 0 }
-        return UInt64(String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }) ?? 0
+    func seqFloor() -> UInt64 { Self.readNumber(seqFloorPath).flatMap { UInt64(exactly: $0) } ?? 0 }
+
+    /// Records the seq floor durably.
+    func storeSeqFloor(_ seq: UInt64) throws(IOError) { try storeNumber(Int64(seq), at: seqFloorPath) }
+
+    /// The first position still on disk: the oldest rotated segment, or the active one.
+    func oldestOffset() -> Int64 { rotated().first?.base ?? activeBase() }
+
+    /// A number file (`events.base`, `events.seq-floor`): nil when missing or unreadable.
+    private static func readNumber(_ path: String) -> Int64? {
+        guard let bytes = try? readWholeFile(path, limit: 64) else { return nil }
+        return Int64(String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace })
     }
 
-    /// Records the seq floor durably (write to a temporary name, fsync, rename, fsync).
-    func storeSeqFloor(_ seq: UInt64) throws(IOError) {
-        let tmp = seqFloorPath + ".tmp"
-        try writeFile(tmp, Array("\(seq)\n".utf8), sync: true)
-        try sys("rename(\(tmp))") { rename(tmp, seqFloorPath) }
+    /// Writes a number file durably: to a temporary name, fsync, rename, fsync the directory.
+    private func storeNumber(_ n: Int64, at path: String) throws(IOError) {
+        let tmp = path + ".tmp"
+        try writeFile(tmp, Array("\(n)\n".utf8), sync: true)
+        try sys("rename(\(tmp))") { rename(tmp, path) }
         try syncDirectory(directory)
     }
 
@@ -80,23 +89,11 @@ public struct LogDirectory: Sendable {
     /// Where the active segment starts: after the last rotated segment, or what
     /// `events.base` says when retention left none (whichever is further).
     public func activeBase() -> Int64 {
-        let fromSegments = rotated().last?.end ?? 0
-        var stored: Int64 = 0
-        if let bytes = try? readWholeFile(basePath, limit: 64),
-            let n = Int64(String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace })
-        {
-            stored = n
-        }
-        return max(fromSegments, stored)
+        max(rotated().last?.end ?? 0, Self.readNumber(basePath) ?? 0)
     }
 
-    /// Records the active base durably (write to a temporary name, fsync, rename).
-    func storeActiveBase(_ base: Int64) throws(IOError) {
-        let tmp = basePath + ".tmp"
-        try writeFile(tmp, Array("\(base)\n".utf8), sync: true)
-        try sys("rename(\(tmp))") { rename(tmp, basePath) }
-        try syncDirectory(directory)
-    }
+    /// Records the active base durably.
+    func storeActiveBase(_ base: Int64) throws(IOError) { try storeNumber(base, at: basePath) }
 
     /// The logical end of the log as it is on disk now (for tools that run beside the daemon).
     public func end() -> Int64 {
