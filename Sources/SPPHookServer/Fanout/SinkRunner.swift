@@ -73,40 +73,33 @@ public final class SinkRunner: Sendable {
         l[metadataKey: "sink"] = "\(config.name)"
         self.logger = l
         let registry = SinkRegistry(dataDir: dataDir)
-        if let p = cursor.load(), p.seq > log.lastSeq || p.offset > log.durableEnd {
-            // The log lost history this sink had read (it was cut, replaced or deleted). Events
-            // that carry seqs at or below the cursor now may never have been delivered: start
-            // again from the oldest event still in the log (receivers drop duplicates by id).
-            // The log continues its seqs above this cursor, so nothing new is skipped either.
-            let oldest = log.directory.rotated().first?.base ?? log.directory.activeBase()
-            startPosition = CursorStore.Position(seq: 0, offset: oldest)
-            aheadOfLog = p.seq
-            let why = "cursor (seq \(p.seq), offset \(p.offset)) was ahead of the event log (last seq \(log.lastSeq), end \(log.durableEnd)); "
-                + "redelivering everything still in the log, new events continue after seq \(max(p.seq, log.lastSeq))"
-            startWarning = why
-            try cursor.reset(startPosition)
-            l.error("sink cursor ahead of the event log", metadata: ["detail": "\(why)"])
-        } else if let p = cursor.load() {
-            startPosition = p
-            (aheadOfLog, startWarning) = (nil, nil)
+        let saved = cursor.load()
+        // Where a sink that cannot trust its cursor starts again: the oldest event still in
+        // the log (receivers drop the duplicates by id; nothing is skipped).
+        let fromOldest = { CursorStore.Position(seq: 0, offset: log.directory.oldestOffset()) }
+        var problem: (message: String, detail: String)?
+        if let p = saved, p.seq > log.lastSeq || p.offset > log.durableEnd {
+            // The log lost history this sink had read (it was cut, replaced or deleted). The
+            // log continues its seqs above this cursor, so nothing new is skipped either.
+            (startPosition, aheadOfLog) = (fromOldest(), p.seq)
+            problem = ("sink cursor ahead of the event log",
+                "cursor (seq \(p.seq), offset \(p.offset)) was ahead of the event log (last seq \(log.lastSeq), end \(log.durableEnd)); "
+                    + "redelivering everything still in the log, new events continue after seq \(max(p.seq, log.lastSeq))")
+        } else if let p = saved {
+            (startPosition, aheadOfLog) = (p, nil)
         } else if registry.contains(config.name) {
-            // It had a cursor: it lost it. Deliver everything still in the log again rather
-            // than skip what it had not reached (receivers drop duplicates by id).
-            let oldest = log.directory.rotated().first?.base ?? log.directory.activeBase()
-            startPosition = CursorStore.Position(seq: 0, offset: oldest)
-            aheadOfLog = nil
-            startWarning = "its cursor file was missing; redelivering everything still in the log"
-            try cursor.save(startPosition)
-            try cursor.sync()
-            l.error("sink cursor missing for a known sink; redelivering the log", metadata: ["offset": "\(oldest)"])
+            // It had a cursor: it lost it.
+            (startPosition, aheadOfLog) = (fromOldest(), nil)
+            problem = ("sink cursor missing for a known sink; redelivering the log",
+                "its cursor file was missing; redelivering everything still in the log")
         } else {
-            (aheadOfLog, startWarning) = (nil, nil)
-            startPosition = CursorStore.Position(seq: log.lastSeq, offset: log.durableEnd)
-            try cursor.save(startPosition)
-            try cursor.sync()
+            (startPosition, aheadOfLog) = (CursorStore.Position(seq: log.lastSeq, offset: log.durableEnd), nil)
             l.notice("new sink starts after the current end of the log; use replay for earlier events",
                 metadata: ["seq": "\(startPosition.seq)"])
         }
+        startWarning = problem?.detail
+        if startPosition != saved { try cursor.reset(startPosition) }
+        if let problem { l.error("\(problem.message)", metadata: ["detail": "\(problem.detail)"]) }
         try registry.add(config.name)
         state.withLock { $0.cursor = startPosition }
         log.subscribe(signal)
