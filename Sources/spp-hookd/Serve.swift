@@ -85,7 +85,7 @@ struct Serve: ParsableCommand {
         while true {
             let sig = signals.wait()
             if sig == SIGHUP {
-                Self.reload(daemon, configPath: config, notifier: notifier, logger: logger)
+                Self.reload(daemon, configPath: config, descriptors: descriptors, notifier: notifier, logger: logger)
                 continue
             }
             if sig == SIGUSR1 {
@@ -118,11 +118,13 @@ struct Serve: ParsableCommand {
     }
 
     /// SIGHUP: re-read and validate; apply atomically, or keep the running config and say why.
-    static func reload(_ daemon: Daemon, configPath: String?, notifier: some ServiceManagerNotifier, logger: Logger) {
+    static func reload(
+        _ daemon: Daemon, configPath: String?, descriptors: Int, notifier: some ServiceManagerNotifier, logger: Logger
+    ) {
         notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(SystemdNotifier.monotonicMicroseconds())")
         do {
             let loaded = try ConfigLoader.load(configPath)
-            let config = fitConnections(loaded.config, descriptors: DescriptorLimit.raise(), logger: logger)
+            let config = fitConnections(loaded.config, descriptors: descriptors, logger: logger)
             do {
                 try daemon.reload(config, secrets: SecretResolver(environment: SecretResolver.processEnvironment()))
             } catch {
