@@ -1,7 +1,7 @@
 # spp-hookd — see README.md. `make run` and `make test` are the quick start.
 SWIFT ?= swift
 PREFIX ?= /usr/local
-SYSTEM_PACKAGES := libssl-dev libsystemd-dev pkg-config
+SYSTEM_PACKAGES := libssl-dev libsystemd-dev libjq-dev pkg-config
 TEST_PACKAGES := openssl systemd python3 slowhttptest curl util-linux fuse3
 DEB_PACKAGES := dpkg-dev binutils lintian
 BENCH_PACKAGES := wrk nginx-light webhook

@@ -29,15 +29,20 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // jq 1.6 (Debian's libjq-dev has no pkg-config file; the headers are in /usr/include).
+        .systemLibrary(
+            name: "CJQ",
+            providers: [.apt(["libjq-dev"])]
+        ),
         // accept4 and friends that need _GNU_SOURCE.
         .target(name: "CShims"),
         // Pure core: HTTP/1.1 parsing, JSON, envelopes, classification, config. No I/O.
         .target(name: "SPPHookCore"),
-        // I/O edge: sockets, Dispatch, the durable event log, hashing.
+        // I/O edge: sockets, the durable event log, hashing, sinks and their jq programs.
         .target(
             name: "SPPHookServer",
             dependencies: [
-                "SPPHookCore", "COpenSSL", "CShims",
+                "SPPHookCore", "COpenSSL", "CJQ", "CShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

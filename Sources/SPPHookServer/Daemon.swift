@@ -136,8 +136,10 @@ public final class Daemon: Sendable {
         if new.dataDir != old.dataDir {
             throw StartError(description: "dataDir: changing it needs a restart (running: \(old.dataDir))")
         }
-        if new.sinks != old.sinks || new.api != old.api {
-            throw StartError(description: "sinks: changing them (or api) needs a restart")
+        // A sink's `where` and `transform` may change; anything else about sinks needs a restart.
+        let withoutPrograms = { (sinks: [SinkConfig]) in sinks.map { s in var s = s; s.programs = SinkPrograms(); return s } }
+        if withoutPrograms(new.sinks) != withoutPrograms(old.sinks) || new.api != old.api {
+            throw StartError(description: "sinks: changing them (or api) needs a restart; their where and transform can be reloaded")
         }
         if new.limits.eventLoops != old.limits.eventLoops {
             throw StartError(description: "limits.eventLoops: changing it needs a restart")
@@ -154,6 +156,13 @@ public final class Daemon: Sendable {
         let endpoints = try Self.resolveEndpoints(new, secrets: secrets, logger: logger)
         // Certificates are read again even when the paths are unchanged: renewed files apply.
         let tls = try new.tls.map { settings throws(StartError) in try Self.loadTLS(settings, secrets: secrets) }
+        if new.sinks != old.sinks {
+            do throws(Fanout.SetupError) {
+                try fanout.updatePrograms(new.sinks)
+            } catch {
+                throw StartError(description: error.description)
+            }
+        }
         handler.update(endpoints: endpoints, classifier: new.classifier)
         server.update(HTTPServer.Settings(new.limits, tls: tls))
         running.withLock { $0 = new }

@@ -26,6 +26,12 @@ struct CheckConfig: ParsableCommand {
         logger.logLevel = .warning
         do {
             _ = try Daemon.resolveEndpoints(loaded.config, secrets: SecretResolver(environment: SecretResolver.processEnvironment()), logger: logger)
+            // Builds each sink as `serve` would (without starting it): its secrets resolve, its
+            // CA file loads, its jq programs compile.
+            let environment = SecretResolver.processEnvironment()
+            for (i, sink) in loaded.config.sinks.enumerated() {
+                _ = try Fanout.makeSink(sink, index: i, api: loaded.config.api, environment: environment, logger: logger)
+            }
         } catch {
             printError("spp-hookd: \(file): \(error)")
             throw ExitCode(1)

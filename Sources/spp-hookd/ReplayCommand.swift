@@ -110,6 +110,7 @@ func replay(_ config: DaemonConfig, _ sink: SinkConfig, selection: Replay.Select
     } else if let taken {
         printError("spp-hookd: kept \(taken.files.joined(separator: ", ")): \(report.unrecorded) failure(s) could not be written back")
     }
-    print("\(sink.name): \(events.count) event(s), \(report.delivered) delivered, \(report.failed) failed")
+    let skipped = report.skipped > 0 ? " (\(report.skipped) passed over by its where/transform)" : ""
+    print("\(sink.name): \(events.count) event(s), \(report.delivered) delivered, \(report.failed) failed\(skipped)")
     if report.failed > 0 { throw ExitCode(1) }
 }

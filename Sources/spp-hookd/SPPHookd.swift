@@ -22,7 +22,7 @@ struct SPPHookd: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Serve.self, CheckConfig.self, TailCommand.self, StatusCommand.self, SendTestCommand.self, ReplayCommand.self,
-            DeadLettersCommand.self, APICommand.self, OrderMessagesCommand.self,
+            DeadLettersCommand.self, APICommand.self, OrderMessagesCommand.self, TrySinkCommand.self,
         ]
     )
 }

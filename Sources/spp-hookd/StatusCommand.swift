@@ -49,6 +49,7 @@ struct StatusCommand: ParsableCommand {
             sinkLines.append("  \(name) cursor \(cursorText) lag \(lagText) dead letters \(deadText) retry \(retry)")
             sinkLines.append("  \(indent) last success \(lastOK)   last error \(lastError)")
             if let warning = live?.warning { sinkLines.append("  \(indent) warning: \(warning)") }
+            if let live, live.skipped > 0 { sinkLines.append("  \(indent) passed over by where/transform: \(live.skipped)") }
             // The daemon's view of the sink, with what is on disk now.
             var state = live ?? StatusSnapshot.Sink(name: sink.name)
             state.cursorSeq = cursorSeq

@@ -57,4 +57,50 @@ struct SinkConfigTests {
     func pathTemplates(_ template: String, _ category: String, _ event: String, _ expected: String) {
         #expect(PathTemplate.expand(template, category: EventCategory(rawValue: category)!, event: event) == expected)
     }
+
+    static func sinks(_ sinksJSON: String) throws(ConfigError) -> [SinkConfig] {
+        try ConfigDecoder.decode(Array((#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"api":{"subdomain":"acme","key":"env:K"},"sinks":"# + sinksJSON + "}").utf8)).sinks
+    }
+
+    @Test func programsDecodeAsTextOrLines() throws {
+        let sinks = try Self.sinks(#"""
+            [{"name":"f","type":"file","path":"/x","where":".event == \"order.created\""},
+             {"name":"w","type":"forward","url":"env:SLACK_URL","transform":["def t: .event;", "{text: t}"]},
+             {"name":"m","type":"spp-order-message","transform":".payload.data.client.name_f"},
+             {"name":"s","type":"shell","command":["/bin/cat"],"where":"true","transform":"."}]
+            """#)
+        #expect(sinks[0].programs == SinkPrograms(where: #".event == "order.created""#))
+        #expect(sinks[1].programs == SinkPrograms(transform: "def t: .event;\n{text: t}"))
+        guard case .forward(let f) = sinks[1].kind else { Issue.record("not forward"); return }
+        #expect(f.urlSecret == .environment("SLACK_URL") && f.url == SinkConfig.ForwardOptions.unresolvedURL)
+        #expect(sinks[2].kind == .orderMessage(message: nil, staffOnly: false, userID: nil))
+        #expect(sinks[3].programs == SinkPrograms(where: "true", transform: "."))
+    }
+
+    @Test(arguments: [
+        (#"[{"name":"f","type":"file","path":"/x","where":true}]"#, "sinks[0].where", "a string, or an array of its lines"),
+        (#"[{"name":"f","type":"file","path":"/x","where":"  \n"}]"#, "sinks[0].where", "must not be empty"),
+        (#"[{"name":"f","type":"file","path":"/x","transform":[]}]"#, "sinks[0].transform", "a string, or an array"),
+        (#"[{"name":"f","type":"file","path":"/x","transform":["a", 1]}]"#, "sinks[0].transform[1]", "a line of the program"),
+        (#"[{"name":"f","type":"forward","url":"http://h/","body":"spp","transform":"."}]"#, "sinks[0].body", "cannot be combined"),
+        (#"[{"name":"f","type":"forward","url":"ftp://h/"}]"#, "sinks[0].url", "env:NAME"),
+        (#"[{"name":"m","type":"spp-order-message"}]"#, "sinks[0].message", "is required"),
+        (#"[{"name":"m","type":"spp-order-message","message":"x","transform":"\"y\""}]"#, "sinks[0].message", "cannot be combined"),
+    ])
+    func programErrorsNameTheKey(_ json: String, _ path: String, _ fragment: String) {
+        do {
+            _ = try Self.sinks(json)
+            Issue.record("accepted \(json)")
+        } catch {
+            #expect(error.path == path, "\(error)")
+            #expect(error.message.contains(fragment), "\(error)")
+        }
+    }
+
+    @Test func aURLFromASecretIsASecretReference() throws {
+        let json = #"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"sinks":[{"name":"w","type":"forward","url":"env:HOOK_URL"}]}"#
+        let config = try ConfigDecoder.decode(Array(json.utf8))
+        #expect(config.secretReferences.contains { $0.key == "sinks[0].url" && $0.reference == .environment("HOOK_URL") })
+        #expect(config.secretVariableNames.contains("HOOK_URL"), "hooks do not inherit it")
+    }
 }

@@ -56,7 +56,7 @@ struct SinkBatchingTests {
         let log = try EventLog(directory: dir.file("data"), dedupWindowSeconds: 3600, clock: clock, logger: .quiet)
         let sink = RecordingSink()
         let runner = try SinkRunner(
-            config: SinkConfig(name: "rec", kind: .file(path: dir.file("unused"), mode: 0o600)), sink: sink, log: log,
+            config: SinkConfig(name: "rec", kind: .file(path: dir.file("unused"), mode: 0o600)), sink: ProgramSink(passThrough: sink), log: log,
             dataDir: dir.file("data"), clock: clock, logger: .quiet)
         runner.start()
         let acknowledged = DispatchSemaphore(value: 0)

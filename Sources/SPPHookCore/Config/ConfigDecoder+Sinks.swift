@@ -10,7 +10,8 @@ extension ConfigDecoder {
             let at = "sinks[\(i)]"
             guard case .object(let o) = item else { throw ConfigError(at, "must be an object") }
             let type = try string(o["type"], "\(at).type", default: nil)
-            let common: Set<String> = ["name", "type", "categories", "events", "retry", "ordered"]
+            let common: Set<String> = ["name", "type", "categories", "events", "retry", "ordered", "where", "transform"]
+            let programs = try decodePrograms(o, at: at)
             let kind: SinkConfig.Kind
             switch type {
             case "file":
@@ -40,7 +41,16 @@ extension ConfigDecoder {
             case "forward":
                 try allowKeys(o, common.union(["url", "headers", "timeoutSeconds", "caFile", "body", "signingSecret", "concurrency"]), at: at)
                 let urlText = try string(o["url"], "\(at).url", default: nil)
-                guard let url = HTTPURL(urlText) else { throw ConfigError("\(at).url", "must be an http:// or https:// URL") }
+                var url = SinkConfig.ForwardOptions.unresolvedURL
+                var urlSecret: SecretReference?
+                switch SecretReference(parsing: urlText) {
+                case .literal:
+                    guard let u = HTTPURL(urlText) else {
+                        throw ConfigError("\(at).url", "must be an http:// or https:// URL, or env:NAME, file:PATH, credential:NAME holding one")
+                    }
+                    url = u
+                case let reference: urlSecret = reference
+                }
                 var headers: [String: String] = [:]
                 if let h = o["headers"] {
                     guard case .object(let ho) = h else { throw ConfigError("\(at).headers", "must be an object of name → value") }
@@ -60,6 +70,9 @@ extension ConfigDecoder {
                 }
                 let timeout = try double(o["timeoutSeconds"], "\(at).timeoutSeconds", default: 10, range: 0.1...600)
                 let caFile: String? = o["caFile"] == nil ? nil : try string(o["caFile"], "\(at).caFile", default: nil)
+                if programs.transform != nil, o["body"] != nil {
+                    throw ConfigError("\(at).body", "cannot be combined with transform (the transform's output is the body)")
+                }
                 let bodyText = try string(o["body"], "\(at).body", default: "event")
                 guard let body = SinkConfig.ForwardOptions.Body(rawValue: bodyText) else {
                     throw ConfigError("\(at).body", "must be \"event\" (the stored event) or \"spp\" (SPP's envelope without token)")
@@ -72,11 +85,18 @@ extension ConfigDecoder {
                 }
                 let concurrency = try int(o["concurrency"], "\(at).concurrency", default: 1, range: 1...64)
                 kind = .forward(SinkConfig.ForwardOptions(url: url, headers: headers, timeoutSeconds: timeout, caFile: caFile,
-                    body: body, signingSecret: secret, concurrency: concurrency))
+                    body: body, signingSecret: secret, concurrency: concurrency, urlSecret: urlSecret))
             case "spp-order-message":
                 try allowKeys(o, common.union(["message", "staffOnly", "userId"]), at: at)
-                let message = try string(o["message"], "\(at).message", default: nil)
-                guard !message.isEmpty else { throw ConfigError("\(at).message", "must not be empty") }
+                var message: String?
+                switch (o["message"], programs.transform) {
+                case (nil, nil): throw ConfigError("\(at).message", "is required (or a transform that makes the message text)")
+                case (nil, _): message = nil
+                case (_?, nil):
+                    message = try string(o["message"], "\(at).message", default: nil)
+                    guard message?.isEmpty == false else { throw ConfigError("\(at).message", "must not be empty") }
+                case (_?, _?): throw ConfigError("\(at).message", "cannot be combined with transform (one of them makes the text)")
+                }
                 var staffOnly = false
                 switch o["staffOnly"] {
                 case nil: break
@@ -102,9 +122,37 @@ extension ConfigDecoder {
             case .bool(let b)?: ordered = b
             case .some(let v): throw ConfigError("\(at).ordered", "must be true or false, not \(v.typeName)")
             }
-            result.append(SinkConfig(name: name, kind: kind, filter: filter, retry: retry, ordered: ordered))
+            result.append(SinkConfig(name: name, kind: kind, filter: filter, retry: retry, ordered: ordered, programs: programs))
         }
         return result
+    }
+
+    /// `where` and `transform`: jq source text (compiled, and checked, by the daemon).
+    static func decodePrograms(_ o: JSONObject, at: String) throws(ConfigError) -> SinkPrograms {
+        func program(_ key: String) throws(ConfigError) -> String? {
+            guard let value = o[key] else { return nil }
+            let s: String
+            switch value {
+            case .string(let text): s = text
+            case .array(let lines) where !lines.isEmpty:
+                var text: [String] = []
+                for (k, line) in lines.enumerated() {
+                    guard case .string(let l) = line else { throw ConfigError("\(at).\(key)[\(k)]", "must be a string (a line of the program)") }
+                    text.append(l)
+                }
+                s = text.joined(separator: "\n")
+            default:
+                throw ConfigError("\(at).\(key)", "must be a jq program: a string, or an array of its lines, not \(value.typeName)")
+            }
+            guard !s.allSatisfy({ $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }) else {
+                throw ConfigError("\(at).\(key)", "must not be empty")
+            }
+            guard s.utf8.count <= SinkPrograms.maxSourceBytes, !s.utf8.contains(0) else {
+                throw ConfigError("\(at).\(key)", "must be at most \(SinkPrograms.maxSourceBytes) bytes, without NUL")
+            }
+            return s
+        }
+        return SinkPrograms(where: try program("where"), transform: try program("transform"))
     }
 
     static func decodeFilter(_ o: JSONObject, at: String) throws(ConfigError) -> SinkFilter {

@@ -2,7 +2,7 @@
 
 extension DaemonConfig {
     /// Every secret the configuration refers to, with its key path
-    /// (`endpoints[0].tokens[1]`, `api.key`, `sinks[2].signingSecret`).
+    /// (`endpoints[0].tokens[1]`, `api.key`, `sinks[2].signingSecret`, `sinks[3].url`).
     public var secretReferences: [(key: String, reference: SecretReference)] {
         var found: [(key: String, reference: SecretReference)] = []
         for (i, e) in endpoints.enumerated() {
@@ -11,6 +11,7 @@ extension DaemonConfig {
         if let api { found.append(("api.key", api.key)) }
         for (i, s) in sinks.enumerated() {
             if case .forward(let f) = s.kind, let secret = f.signingSecret { found.append(("sinks[\(i)].signingSecret", secret)) }
+            if case .forward(let f) = s.kind, let secret = f.urlSecret { found.append(("sinks[\(i)].url", secret)) }
         }
         return found
     }

@@ -10,11 +10,16 @@ public struct SinkConfig: Sendable, Equatable {
         case shell(command: [String], timeoutSeconds: Double, concurrency: Int)
         /// POST the event to `url` over HTTP/1.1 (keep-alive; TLS for https).
         case forward(ForwardOptions)
-        /// Post `message` (a ``MessageTemplate``) to the event's order through SPP's API.
-        case orderMessage(message: String, staffOnly: Bool, userID: Int?)
+        /// Post `message` (a ``MessageTemplate``) to the event's order through SPP's API; nil
+        /// when the sink's `transform` makes the message text instead.
+        case orderMessage(message: String?, staffOnly: Bool, userID: Int?)
     }
 
     public struct ForwardOptions: Sendable, Equatable {
+        /// Stands for a URL given as a secret reference until it is resolved (`.invalid`
+        /// is a reserved name: it can never be reached).
+        public static let unresolvedURL = HTTPURL("https://unresolved-secret.invalid/")!
+
         public enum Body: String, Sendable, Equatable {
             /// The stored event line (`seq`, `id`, `category`, …, `payload`).
             case event
@@ -22,7 +27,11 @@ public struct SinkConfig: Sendable, Equatable {
             case spp
         }
 
+        /// Where to POST. With ``urlSecret`` set, a placeholder until the daemon resolves it.
         public var url: HTTPURL
+        /// The URL as a secret (`env:`, `file:`, `credential:`): chat webhooks (Slack,
+        /// Discord, Teams, …) carry their credential in the URL.
+        public var urlSecret: SecretReference?
         public var headers: [String: String]
         public var timeoutSeconds: Double
         public var caFile: String?
@@ -33,9 +42,10 @@ public struct SinkConfig: Sendable, Equatable {
 
         public init(
             url: HTTPURL, headers: [String: String] = [:], timeoutSeconds: Double = 10, caFile: String? = nil,
-            body: Body = .event, signingSecret: SecretReference? = nil, concurrency: Int = 1
+            body: Body = .event, signingSecret: SecretReference? = nil, concurrency: Int = 1, urlSecret: SecretReference? = nil
         ) {
             self.url = url
+            self.urlSecret = urlSecret
             self.headers = headers
             self.timeoutSeconds = timeoutSeconds
             self.caFile = caFile
@@ -51,13 +61,20 @@ public struct SinkConfig: Sendable, Equatable {
     public var retry: RetryPolicy
     /// A failing event holds the sink's cursor (true), or later events pass while it waits (false).
     public var ordered: Bool
+    /// jq programs over the stored event: `where` selects (first output `true`), `transform`
+    /// makes what the sink sends (its first output, compact JSON; text for an order message).
+    public var programs: SinkPrograms
 
-    public init(name: String, kind: Kind, filter: SinkFilter = SinkFilter(), retry: RetryPolicy = RetryPolicy(), ordered: Bool = true) {
+    public init(
+        name: String, kind: Kind, filter: SinkFilter = SinkFilter(), retry: RetryPolicy = RetryPolicy(), ordered: Bool = true,
+        programs: SinkPrograms = SinkPrograms()
+    ) {
         self.name = name
         self.kind = kind
         self.filter = filter
         self.retry = retry
         self.ordered = ordered
+        self.programs = programs
     }
 
     /// How many deliveries may run at once.
@@ -131,7 +148,7 @@ public enum PathTemplate {
 }
 
 extension String {
-    func replacingAll(_ target: String, with replacement: String) -> String {
+    public func replacingAll(_ target: String, with replacement: String) -> String {
         guard !target.isEmpty else { return self }
         var result = ""
         var rest = Substring(self)

@@ -27,6 +27,8 @@ public struct StatusSnapshot: Sendable, Equatable {
         public var name: String
         public var cursorSeq: UInt64 = 0
         public var delivered = 0, retried = 0, deadLettered = 0, retrying = 0
+        /// Events its `where` passed over (or its `transform` made nothing of).
+        public var skipped = 0
         public var failing = false
         public var nextRetryInSeconds: Double?
         public var lastSuccessAt: Timestamp?
@@ -40,7 +42,8 @@ public struct StatusSnapshot: Sendable, Equatable {
         public var json: JSONObject {
             JSONObject([
                 .init(key: "name", value: .string(name)), .init(key: "cursorSeq", value: .number(String(cursorSeq))),
-                .init(key: "delivered", value: .number(String(delivered))), .init(key: "retried", value: .number(String(retried))),
+                .init(key: "delivered", value: .number(String(delivered))), .init(key: "skipped", value: .number(String(skipped))),
+                .init(key: "retried", value: .number(String(retried))),
                 .init(key: "deadLettered", value: .number(String(deadLettered))), .init(key: "retrying", value: .number(String(retrying))),
                 .init(key: "failing", value: .bool(failing)),
                 .init(key: "nextRetryInSeconds", value: nextRetryInSeconds.map { .number(String(Int($0.rounded(.up)))) } ?? .null),
@@ -109,6 +112,7 @@ public struct StatusSnapshot: Sendable, Equatable {
                 var x = Sink(name: name)
                 x.cursorSeq = UInt64(int(s["cursorSeq"]))
                 (x.delivered, x.retried, x.deadLettered, x.retrying) = (int(s["delivered"]), int(s["retried"]), int(s["deadLettered"]), int(s["retrying"]))
+                x.skipped = int(s["skipped"])
                 x.failing = s["failing"] == .bool(true)
                 if case .number(let r)? = s["nextRetryInSeconds"] { x.nextRetryInSeconds = Double(r) }
                 (x.lastSuccessAt, x.lastErrorAt, x.lastError) = (time(s["lastSuccessAt"]), time(s["lastErrorAt"]), s["lastError"]?.stringValue)

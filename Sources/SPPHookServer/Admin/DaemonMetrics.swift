@@ -96,6 +96,8 @@ public final class DaemonMetrics: Sendable {
     func delivered(sink: String, count: Int = 1) {
         counter("spp_hookd_sink_delivered_total", [("sink", sink)]).increment(by: count)
     }
+    /// Passed over by the sink's `where` (or an empty `transform`).
+    func skipped(sink: String) { counter("spp_hookd_sink_skipped_total", [("sink", sink)]).increment() }
     func retried(sink: String) { counter("spp_hookd_sink_retried_total", [("sink", sink)]).increment() }
     /// Gave up on an event (dead-lettered).
     func failed(sink: String) { counter("spp_hookd_sink_failed_total", [("sink", sink)]).increment() }

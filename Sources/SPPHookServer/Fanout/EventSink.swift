@@ -8,6 +8,8 @@ public enum DeliveryOutcome: Sendable, Equatable {
     case retry(String, after: Double?)
     /// Never going to work (a 4xx): dead-letter at once.
     case permanent(String)
+    /// Not for this sink: its `where` said no, or its `transform` produced nothing.
+    case skipped
 }
 
 /// A destination for events. `deliver` blocks until it knows the outcome of each event

@@ -30,10 +30,37 @@ public final class Fanout: Sendable {
         self.runners = runners
     }
 
-    /// Builds one sink; resolves its secrets (signing secret) and TLS settings.
+    /// Builds one sink behind its jq programs; resolves its secrets (signing secret) and TLS
+    /// settings, and compiles its programs (the error names the key: `sinks[2].where: jq: …`).
     public static func makeSink(
         _ config: SinkConfig, index: Int, api: APIConfig? = nil, environment: [String: String], hidden: Set<String> = [],
         clock: any WallClock = SystemWallClock(), logger: Logger
+    ) throws(SetupError) -> ProgramSink {
+        let programs = try compilePrograms(config, index: index)
+        let inner = try makeBaseSink(config, index: index, api: api, environment: environment, hidden: hidden, clock: clock, logger: logger)
+        return ProgramSink(inner: inner, programs: programs)
+    }
+
+    /// Compiles a sink's `where` and `transform` (`check-config` and reload use it too).
+    public static func compilePrograms(_ config: SinkConfig, index: Int) throws(SetupError) -> ProgramSink.Compiled {
+        do {
+            return try ProgramSink.Compiled(config, index: index)
+        } catch {
+            throw SetupError(description: "\(error)")
+        }
+    }
+
+    /// Gives each sink the programs of `sinks` (a reloaded configuration that differs from the
+    /// running one only in programs). All compile first, or nothing changes.
+    public func updatePrograms(_ sinks: [SinkConfig]) throws(SetupError) {
+        var compiled: [ProgramSink.Compiled] = []
+        for (i, config) in sinks.enumerated() { compiled.append(try Self.compilePrograms(config, index: i)) }
+        for (runner, programs) in zip(runners, compiled) { runner.programSink.update(programs) }
+    }
+
+    private static func makeBaseSink(
+        _ config: SinkConfig, index: Int, api: APIConfig?, environment: [String: String], hidden: Set<String>,
+        clock: any WallClock, logger: Logger
     ) throws(SetupError) -> any EventSink {
         switch config.kind {
         case .file(let path, let mode):
@@ -41,7 +68,17 @@ public final class Fanout: Sendable {
         case .shell(let command, let timeout, _):
             return ShellSink(name: config.name, command: command, timeout: timeout, environment: environment.filter { !hidden.contains($0.key) },
                 logger: logger)
-        case .forward(let options):
+        case .forward(var options):
+            if let ref = options.urlSecret {
+                switch SecretResolver(environment: environment).resolve(ref) {
+                case .success(let text):
+                    guard let url = HTTPURL(text) else {
+                        throw SetupError(description: "sinks[\(index)].url: \(ref) does not hold an http:// or https:// URL")
+                    }
+                    options.url = url
+                case .failure(let why): throw SetupError(description: "sinks[\(index)].url: \(why)")
+                }
+            }
             var secret: String?
             if let ref = options.signingSecret {
                 switch SecretResolver(environment: environment).resolve(ref) {

@@ -2,7 +2,7 @@
 import Glibc
 public import SPPHookCore
 
-/// Appends each event's log line to a file (`{category}`/`{event}` in the path choose one
+/// Appends each event's log line (or what its transform made) to a file (`{category}`/`{event}` in the path choose one
 /// per event), creating directories and files with the configured mode, one fdatasync per
 /// file per batch.
 public struct FileSink: EventSink {
@@ -52,7 +52,7 @@ public struct FileSink: EventSink {
             let indices = byPath[p]!
             var bytes: [UInt8] = []
             for i in indices {
-                bytes += events[i].line
+                bytes += events[i].body ?? events[i].line
                 bytes.append(0x0A)
             }
             do throws(IOError) {

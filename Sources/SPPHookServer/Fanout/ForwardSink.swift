@@ -60,6 +60,7 @@ public final class ForwardSink: EventSink {
     }
 
     func body(for event: LoggedEvent) -> [UInt8] {
+        if let transformed = event.body { return transformed }
         switch options.body {
         case .event:
             return event.line

@@ -9,11 +9,12 @@ public import SPPHookCore
 public struct OrderMessageSink: EventSink {
     public let name: String
     let client: SPPAPIClient
-    let template: String
+    /// nil: the sink's transform makes each message's text.
+    let template: String?
     let staffOnly: Bool
     let userID: Int?
 
-    public init(name: String, client: SPPAPIClient, template: String, staffOnly: Bool, userID: Int?) {
+    public init(name: String, client: SPPAPIClient, template: String?, staffOnly: Bool, userID: Int?) {
         self.name = name
         self.client = client
         self.template = template
@@ -26,7 +27,8 @@ public struct OrderMessageSink: EventSink {
     }
 
     /// The request body for an event, or nil when the event names no order (`data.id`).
-    public func body(for payload: JSONObject) -> (order: String, body: [UInt8])? {
+    /// `text`: the message a transform made (else the template's rendering).
+    public func body(for payload: JSONObject, text: String? = nil) -> (order: String, body: [UInt8])? {
         let order: String
         switch payload["data"]?["id"] {
         case .string(let s)? where !s.isEmpty: order = s
@@ -34,7 +36,7 @@ public struct OrderMessageSink: EventSink {
         default: return nil
         }
         var fields: [JSONObject.Member] = [
-            .init(key: "message", value: .string(MessageTemplate.render(template, payload: payload))),
+            .init(key: "message", value: .string(text ?? MessageTemplate.render(template ?? "", payload: payload))),
             .init(key: "staff_only", value: .bool(staffOnly)),
         ]
         if let userID { fields.append(.init(key: "user_id", value: .number(String(userID)))) }
@@ -43,7 +45,8 @@ public struct OrderMessageSink: EventSink {
 
     func post(_ event: LoggedEvent) -> DeliveryOutcome {
         guard let record = EventRecord(line: event.line) else { return .permanent("unreadable event line") }
-        guard let (order, body) = body(for: record.payload) else { return .permanent("the event has no data.id (order)") }
+        let text = event.body.map { String(decoding: $0, as: UTF8.self) }
+        guard let (order, body) = body(for: record.payload, text: text) else { return .permanent("the event has no data.id (order)") }
         do {
             let r = try client.request("POST", "/order_messages/\(percentEncode(order))", body: body)
             if (200..<300).contains(r.status) { return .delivered }

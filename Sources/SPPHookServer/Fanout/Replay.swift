@@ -9,6 +9,8 @@ public import SPPHookCore
 public struct Replay {
     public struct Report: Sendable {
         public var delivered = 0
+        /// Passed over by the sink's `where` (or an empty `transform`).
+        public var skipped = 0
         public var failed = 0
         /// Failures that could not be written back as dead letters.
         public var unrecorded = 0
@@ -111,6 +113,8 @@ public struct Replay {
                         lastError[k] = why
                         next.append(k)
                         wait = max(wait, after ?? 0)
+                    case .skipped:
+                        report.skipped += 1
                     case .permanent(let why):
                         lastError[k] = why
                         fail(batch[k], attempts: attempts, why: why, report: &report)

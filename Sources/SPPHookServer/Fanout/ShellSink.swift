@@ -5,7 +5,7 @@ public import Logging
 public import SPPHookCore
 
 /// Runs a program per event: argv from config (never a shell string), the event's log line
-/// on stdin, and `SPP_EVENT`, `SPP_CATEGORY`, `SPP_SEQ`, `SPP_EVENT_ID`, `SPP_ENDPOINT`,
+/// (or what the sink's transform made of it) on stdin, and `SPP_EVENT`, `SPP_CATEGORY`, `SPP_SEQ`, `SPP_EVENT_ID`, `SPP_ENDPOINT`,
 /// `SPP_CREATED`, `SPP_DATA_ID` in the environment (the daemon's own, minus systemd's
 /// `NOTIFY_SOCKET`, `LISTEN_*`, `WATCHDOG_*`, `JOURNAL_STREAM`). Exit 0 = delivered.
 ///
@@ -57,7 +57,7 @@ public struct ShellSink: EventSink {
     }
 
     func run(_ event: LoggedEvent) -> DeliveryOutcome {
-        var input = event.line
+        var input = event.body ?? event.line
         input.append(0x0A)
         let result: ProcessRun.Result
         do {

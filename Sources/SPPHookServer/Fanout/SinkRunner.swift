@@ -33,6 +33,7 @@ public final class SinkRunner: Sendable {
         var lastErrorAt: Timestamp?
         var lastSuccessAt: Timestamp?
         var delivered = 0
+        var skipped = 0
         var retried = 0
         var deadLettered = 0
         /// The cursor as last saved.
@@ -41,6 +42,8 @@ public final class SinkRunner: Sendable {
 
     public let config: SinkConfig
     let sink: any EventSink
+    /// The sink behind its jq programs (a reload replaces the programs).
+    let programSink: ProgramSink
     let log: EventLog
     let cursor: CursorStore
     let deadLetters: DeadLetters
@@ -59,12 +62,13 @@ public final class SinkRunner: Sendable {
     /// Loads (or creates, at the log's end) the cursor. Creating it before intake starts
     /// means no event acknowledged after this point can be missed.
     public init(
-        config: SinkConfig, sink: any EventSink, log: EventLog, dataDir: String, clock: any WallClock, metrics: DaemonMetrics? = nil,
+        config: SinkConfig, sink: ProgramSink, log: EventLog, dataDir: String, clock: any WallClock, metrics: DaemonMetrics? = nil,
         logger: Logger
     ) throws(IOError) {
         self.config = config
         self.metrics = metrics
         self.sink = sink
+        self.programSink = sink
         self.log = log
         self.cursor = CursorStore(dataDir: dataDir, sink: config.name)
         self.deadLetters = DeadLetters(dataDir: dataDir, sink: config.name)
@@ -112,6 +116,7 @@ public final class SinkRunner: Sendable {
             let waiting = s.window.filter { !$0.done && !$0.inFlight && $0.attempts > 0 }
             var x = StatusSnapshot.Sink(name: config.name)
             (x.cursorSeq, x.delivered, x.retried, x.deadLettered) = (s.cursor.seq, s.delivered, s.retried, s.deadLettered)
+            x.skipped = s.skipped
             (x.retrying, x.failing) = (waiting.count, s.failing)
             x.nextRetryInSeconds = waiting.map(\.due).min().map { max(0, $0 - now) }
             (x.lastSuccessAt, x.lastErrorAt, x.lastError) = (s.lastSuccessAt, s.lastErrorAt, s.lastError)
@@ -290,6 +295,10 @@ public final class SinkRunner: Sendable {
                             "retryInSeconds": "\(Int((s.window[i].due - now).rounded(.up)))",
                         ])
                     }
+                case .skipped:
+                    s.window[i].done = true
+                    s.skipped += 1
+                    metrics?.skipped(sink: config.name)
                 case .permanent(let why):
                     s.lastError = why
                     s.lastErrorAt = clock.now()
