@@ -70,4 +70,7 @@ JSON
 echo "fan-out: wrk pushes events for ${LOAD_SECONDS} s; rate = events / time until the sink's cursor reached the last one"
 run_sink file '{"name": "file", "type": "file", "path": "'"$OUT"'/file/out.jsonl"}' 32
 run_sink forward '{"name": "forward", "type": "forward", "url": "http://127.0.0.1:18091/hook", "concurrency": 4}' 32
+# The same forward sink with the Slack recipe's jq transform (deploy/recipes/slack.json) on every event.
+slack_transform=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["transform"]))' deploy/recipes/slack.json)
+run_sink fwd-jq '{"name": "fwd-jq", "type": "forward", "url": "http://127.0.0.1:18091/hook", "concurrency": 4, "transform": '"$slack_transform"'}' 32
 run_sink shell '{"name": "shell", "type": "shell", "command": ["'"$OUT"'/hook.sh"], "concurrency": 4}' 2

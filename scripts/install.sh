@@ -27,6 +27,8 @@ fi
 install -m 0644 README.md "$DESTDIR$DOCDIR/README.md"
 install -m 0644 deploy/spp-hookd.service.d/shell-hooks.conf.example "$DESTDIR$DOCDIR/shell-hooks.conf.example"
 install -m 0644 deploy/spp-hookd.logrotate "$DESTDIR$DOCDIR/spp-hookd.logrotate.example"
+install -d "$DESTDIR$DOCDIR/recipes"
+install -m 0644 deploy/recipes/*.json "$DESTDIR$DOCDIR/recipes/"
 if [ -n "${MANPAGE:-}" ]; then
     install -d "$DESTDIR$PREFIX/share/man/man1"
     install -m 0644 "$MANPAGE" "$DESTDIR$PREFIX/share/man/man1/spp-hookd.1"

@@ -33,6 +33,8 @@ gzip -9n < "$MANPAGE" > "$root/usr/share/man/man1/spp-hookd.1.gz"
 gzip -9n < README.md > "$doc/README.md.gz"
 install -m 0644 deploy/spp-hookd.service.d/shell-hooks.conf.example "$doc/examples/shell-hooks.conf"
 install -m 0644 deploy/spp-hookd.logrotate "$doc/examples/spp-hookd.logrotate"
+install -d "$doc/examples/recipes"
+install -m 0644 deploy/recipes/*.json "$doc/examples/recipes/"
 install -m 0644 deploy/debian/copyright "$doc/copyright"
 {
     echo "spp-hookd ($VERSION) unstable; urgency=medium"

@@ -117,6 +117,33 @@ struct SPPAPITests {
         #expect(!daemon.stderr.contains(Self.key))
     }
 
+    /// `transform` makes the message text (a string); any other output dead-letters the event.
+    @Test func orderMessageSinkTakesItsTextFromATransform() throws {
+        let dir = TemporaryDirectory()
+        let spp = try Receiver(dir: dir, fakeSPPWithKey: Self.key)
+        defer { spp.stop() }
+        let sink = #", "sinks": [{"name": "thanks", "type": "spp-order-message", "staffOnly": true, "#
+            + #""where": ".event == \"order.created\"", "#
+            + #""transform": "if .payload.data.note == \"object\" then {oops: 1} else \"Thanks \\(.payload.data.client.name_f), order \\(.payload.data.id) (\\($sink))\" end"}]"#
+        let config = try Self.config(dir, port: spp.port, extra: sink)
+        let daemon = try DaemonProcess(dir: dir, extra: "", environment: ["TEST_SPP_API_KEY": Self.key], extraArguments: [], start: false)
+        daemon.process.arguments = ["serve", "--config", config, "--log-level", "debug"]
+        try daemon.launch()
+        let client = try RawHTTPClient(port: daemon.port)
+        for (event, id, note) in [("order.created", "666AF315", ""), ("invoice.paid", "666AF315", ""), ("order.created", "666AF315", "object")] {
+            client.send(RawHTTPClient.post("/spp/main", sppBody(event: event, id: id, note: note)))
+            #expect(client.readResponse()?.status == 200)
+        }
+        try waitFor(15) { FileManager.default.fileExists(atPath: dir.file("data/dead-letters/thanks.jsonl")) }
+        let posts = spp.requests.filter { $0["method"] as? String == "POST" }
+        #expect(posts.count == 1, "the invoice was passed over by where; the object was not sent")
+        let body = try JSONSerialization.jsonObject(with: Data((try #require(posts.first)["body"] as! String).utf8)) as! [String: Any]
+        #expect(body["message"] as? String == "Thanks Jane, order 666AF315 (thanks)" && body["staff_only"] as? Bool == true)
+        let letter = dir.read("data/dead-letters/thanks.jsonl")
+        #expect(letter.contains(#"sinks[0].transform: must produce a string (the message text), not {\"oops\":1}"#), "\(letter)")
+        daemon.stop()
+    }
+
     @Test(arguments: [
         ("Thanks {data.client.name_f}!", "Thanks Jane!"), ("{event} for {data.id}", "order.created for 666AF315"),
         ("{data.missing} / {data.tags.0}", " / vip"), ("{{literal}}", "{literal}"), ("no fields", "no fields"),

@@ -16,6 +16,13 @@ final class Receiver {
         port = try Self.start(process, script: "receiver.py", args)
     }
 
+    /// The receiver that checks bodies as chat and automation services document them
+    /// (Fixtures/chat_receiver.py).
+    init(chatServicesIn dir: TemporaryDirectory) throws {
+        records = dir.file("chat-\(UUID().uuidString).jsonl")
+        port = try Self.start(process, script: "chat_receiver.py", [records])
+    }
+
     /// A fake SPP API (Fixtures/fake_spp.py) that accepts `apiKey`.
     init(dir: TemporaryDirectory, fakeSPPWithKey apiKey: String) throws {
         records = dir.file("spp-api-\(UUID().uuidString).jsonl")
