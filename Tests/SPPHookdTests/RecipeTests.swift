@@ -67,7 +67,9 @@ struct RecipeTests {
         }
         let bad = requests.filter { ($0["path"] as? String ?? "").hasPrefix("/discord/x") }
         #expect(bad.count == samples && bad.allSatisfy { $0["reason"] as? String == "content: at most 2000 characters" })
+        // status.json is rewritten about once a second: wait for it to show every delivery.
         try waitFor { (JQSinkTests.sinkStatus(dir, "too-long")?["deadLettered"] as? Int) == samples }
+        try waitFor { Self.names.allSatisfy { (JQSinkTests.sinkStatus(dir, $0)?["delivered"] as? Int) == samples } }
         for name in Self.names {
             let s = try #require(JQSinkTests.sinkStatus(dir, name))
             #expect(s["delivered"] as? Int == samples && s["deadLettered"] as? Int == 0, "\(name): \(s)")
