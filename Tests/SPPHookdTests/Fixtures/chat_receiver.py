@@ -61,12 +61,20 @@ def slack_text_escaped(text):
     need(">" not in re.sub(r"<[^>]*>", "", text), "unescaped > in text")
 
 
-def check_slack(body, rest):
+def text_or(body, key, limit, alternative):
+    """The message's `key` (a non-empty string of at most `limit` characters) or a non-empty
+    `alternative` list, as most chat services take one or the other."""
     need(isinstance(body, dict), "body must be an object")
-    text, blocks = body.get("text"), body.get("blocks")
-    need(is_str(text, True) or (isinstance(blocks, list) and blocks), "text or blocks is required")
+    text, alt = body.get(key), body.get(alternative)
+    need(is_str(text, True) or (isinstance(alt, list) and alt), f"{key} or {alternative} is required")
     if text is not None:
-        need(is_str(text) and len(text) <= 40000, "text must be a string of at most 40000 characters")
+        need(is_str(text) and len(text) <= limit, f"{key}: at most {limit} characters")
+    return text, alt
+
+
+def check_slack(body, rest):
+    text, blocks = text_or(body, "text", 40000, "blocks")
+    if text is not None:
         slack_text_escaped(text)
     if blocks is not None:
         need(isinstance(blocks, list) and 1 <= len(blocks) <= 50, "blocks must be 1-50 blocks")
@@ -83,11 +91,7 @@ def check_slack(body, rest):
 
 
 def check_discord(body, rest):
-    need(isinstance(body, dict), "body must be an object")
-    content, embeds = body.get("content"), body.get("embeds")
-    need(is_str(content, True) or (isinstance(embeds, list) and embeds), "content or embeds is required")
-    if content is not None:
-        need(is_str(content) and len(content) <= 2000, "content: at most 2000 characters")
+    content, embeds = text_or(body, "content", 2000, "embeds")
     if "username" in body:
         u = body["username"]
         need(is_str(u, True) and len(u) <= 80, "username: 1-80 characters")
@@ -152,19 +156,11 @@ def check_teams(body, rest, raw):
 
 
 def check_google_chat(body, rest):
-    need(isinstance(body, dict), "body must be an object")
-    text = body.get("text")
-    need(is_str(text, True) or (isinstance(body.get("cardsV2"), list) and body["cardsV2"]), "text or cardsV2 is required")
-    if text is not None:
-        need(is_str(text) and len(text) <= 4096, "text: at most 4096 characters")
+    text_or(body, "text", 4096, "cardsV2")
 
 
 def check_mattermost(body, rest):
-    need(isinstance(body, dict), "body must be an object")
-    text = body.get("text")
-    need(is_str(text, True) or (isinstance(body.get("attachments"), list) and body["attachments"]), "text or attachments is required")
-    if text is not None:
-        need(is_str(text) and len(text) <= 16383, "text: at most 16383 characters")
+    text_or(body, "text", 16383, "attachments")
     for k in ("username", "icon_url", "channel"):
         if k in body:
             need(is_str(body[k], True), f"{k} must be a non-empty string")
