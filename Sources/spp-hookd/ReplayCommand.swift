@@ -78,7 +78,7 @@ func replay(_ config: DaemonConfig, _ sink: SinkConfig, selection: Replay.Select
     logger.logLevel = .warning
     let engine: Replay
     do {
-        engine = try Replay(config: sink, api: config.api, dataDir: config.dataDir, environment: SecretResolver.processEnvironment(),
+        engine = try Replay(config: sink, index: config.sinks.firstIndex { $0.name == sink.name } ?? 0, api: config.api, dataDir: config.dataDir, environment: SecretResolver.processEnvironment(),
             hidden: config.secretVariableNames, logger: logger) {
             print($0)
         }

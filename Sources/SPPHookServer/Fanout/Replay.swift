@@ -35,11 +35,11 @@ public struct Replay {
     let progress: (String) -> Void
 
     public init(
-        config: SinkConfig, api: APIConfig? = nil, dataDir: String, environment: [String: String], hidden: Set<String> = [],
+        config: SinkConfig, index: Int = 0, api: APIConfig? = nil, dataDir: String, environment: [String: String], hidden: Set<String> = [],
         logger: Logger, progress: @escaping (String) -> Void
     ) throws(Fanout.SetupError) {
         self.config = config
-        self.sink = try Fanout.makeSink(config, index: 0, api: api, environment: environment, hidden: hidden, logger: logger)
+        self.sink = try Fanout.makeSink(config, index: index, api: api, environment: environment, hidden: hidden, logger: logger)
         self.deadLetters = DeadLetters(dataDir: dataDir, sink: config.name)
         self.clock = SystemWallClock()
         self.progress = progress
