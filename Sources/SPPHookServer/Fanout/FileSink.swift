@@ -2,9 +2,9 @@
 import Glibc
 public import SPPHookCore
 
-/// Appends each event's log line (or what its transform made) to a file (`{category}`/`{event}` in the path choose one
-/// per event), creating directories and files with the configured mode, one fdatasync per
-/// file per batch.
+/// Appends each event's log line (or what the sink's transform made of it) to a file
+/// (`{category}`/`{event}` in the path choose one per event), creating directories and
+/// files with the configured mode, one fdatasync per file per batch.
 public struct FileSink: EventSink {
     public let name: String
     let template: String

@@ -5,8 +5,8 @@ public import Logging
 public import SPPHookCore
 
 /// Runs a program per event: argv from config (never a shell string), the event's log line
-/// (or what the sink's transform made of it) on stdin, and `SPP_EVENT`, `SPP_CATEGORY`, `SPP_SEQ`, `SPP_EVENT_ID`, `SPP_ENDPOINT`,
-/// `SPP_CREATED`, `SPP_DATA_ID` in the environment (the daemon's own, minus systemd's
+/// (or what the sink's transform made of it) on stdin, and `SPP_EVENT`, `SPP_CATEGORY`,
+/// `SPP_SEQ`, `SPP_EVENT_ID`, `SPP_ENDPOINT`, `SPP_CREATED`, `SPP_DATA_ID` in the environment (the daemon's own, minus systemd's
 /// `NOTIFY_SOCKET`, `LISTEN_*`, `WATCHDOG_*`, `JOURNAL_STREAM`). Exit 0 = delivered.
 ///
 /// Each run leads its own process group. On timeout the group gets SIGTERM, then SIGKILL

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 import CJQ
-public import SPPHookCore
+import SPPHookCore
 import Synchronization
 
 /// A jq program (Debian's libjq, jq 1.6) compiled for one sink key, run on stored events.

@@ -17,11 +17,7 @@ final class JQState: @unchecked Sendable {
     static func compile(_ program: String, args: [String: String]) -> Result<JQState, JQMessages> {
         guard let jq = jq_init() else { return .failure(JQMessages(list: ["jq: cannot allocate a jq_state"])) }
         let messages = Messages()
-        jq_set_error_cb(jq, { data, message in
-            guard let data else { return jv_free(message) }
-            let box = Unmanaged<Messages>.fromOpaque(data).takeUnretainedValue()
-            box.list.append(JQValue.text(of: message))
-        }, Unmanaged.passUnretained(messages).toOpaque())
+        jq_set_error_cb(jq, collect, Unmanaged.passUnretained(messages).toOpaque())
         var argv = jv_object()
         for (k, v) in args.sorted(by: { $0.key < $1.key }) { argv = jv_object_set(argv, jv_string(k), jv_string(v)) }
         guard jq_compile_args(jq, program, argv) != 0 else {
@@ -29,7 +25,16 @@ final class JQState: @unchecked Sendable {
             jq_teardown(&handle)
             return .failure(JQMessages(list: messages.list))
         }
+        // Compiled: anything jq reports from now on (nothing, in jq 1.6: run-time errors come
+        // back as values) is dropped rather than collected by a thread that does not look.
+        jq_set_error_cb(jq, collect, nil)
         return .success(JQState(handle: jq, messages: messages))
+    }
+
+    /// jq's error callback: appends the message to the `Messages` in `data`, or drops it.
+    private static let collect: jq_msg_cb = { data, message in
+        guard let data else { return jv_free(message) }
+        Unmanaged<Messages>.fromOpaque(data).takeUnretainedValue().list.append(JQValue.text(of: message))
     }
 
     private init(handle: OpaquePointer, messages: Messages) {
