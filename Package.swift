@@ -34,6 +34,11 @@ let package = Package(
             name: "CJQ",
             providers: [.apt(["libjq-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
         // accept4 and friends that need _GNU_SOURCE.
         .target(name: "CShims"),
         // Pure core: HTTP/1.1 parsing, JSON, envelopes, classification, config. No I/O.
@@ -42,7 +47,7 @@ let package = Package(
         .target(
             name: "SPPHookServer",
             dependencies: [
-                "SPPHookCore", "COpenSSL", "CJQ", "CShims",
+                "SPPHookCore", "COpenSSL", "CJQ", "CLibPQ", "CShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

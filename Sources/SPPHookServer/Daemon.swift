@@ -56,7 +56,8 @@ public final class Daemon: Sendable {
         let fanout: Fanout
         do {
             fanout = try Fanout(sinks: config.sinks, api: config.api, log: log, dataDir: config.dataDir,
-                environment: secrets.environment, hidden: config.secretVariableNames, clock: clock, metrics: metrics, logger: logger)
+                environment: secrets.environment, hidden: config.secretVariableNames, instance: config.instance ?? Fanout.hostName(),
+                clock: clock, metrics: metrics, logger: logger)
         } catch {
             throw StartError(description: "\(error)")
         }

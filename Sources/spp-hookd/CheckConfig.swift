@@ -14,6 +14,9 @@ struct CheckConfig: ParsableCommand {
     @Argument(help: "The configuration file.")
     var file: String
 
+    @Flag(help: "Also connect to each postgres sink's database and check its table (created if missing) takes inserts.")
+    var testConnection = false
+
     func run() throws {
         let loaded: ConfigLoader.Loaded
         do {
@@ -22,6 +25,7 @@ struct CheckConfig: ParsableCommand {
             printError("spp-hookd: \(error)")
             throw ExitCode(1)
         }
+        var failedConnection: String?
         var logger = Logger(label: "spp-hookd")
         logger.logLevel = .warning
         do {
@@ -30,10 +34,19 @@ struct CheckConfig: ParsableCommand {
             // CA file loads, its jq programs compile.
             let environment = SecretResolver.processEnvironment()
             for (i, sink) in loaded.config.sinks.enumerated() {
-                _ = try Fanout.makeSink(sink, index: i, api: loaded.config.api, environment: environment, logger: logger)
+                let built = try Fanout.makeSink(sink, index: i, api: loaded.config.api, environment: environment, logger: logger)
+                guard testConnection, let db = built.inner as? PostgresSink else { continue }
+                switch db.testConnection() {
+                case .success(let what): print("sinks[\(i)] (\(sink.name)): \(what)")
+                case .failure(let why): failedConnection = "sinks[\(i)] (\(sink.name)): \(why)"
+                }
             }
         } catch {
             printError("spp-hookd: \(file): \(error)")
+            throw ExitCode(1)
+        }
+        if let failedConnection {
+            printError("spp-hookd: \(file): \(failedConnection)")
             throw ExitCode(1)
         }
         let c = loaded.config

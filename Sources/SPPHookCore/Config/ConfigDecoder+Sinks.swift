@@ -105,8 +105,18 @@ extension ConfigDecoder {
                 }
                 let userID: Int? = o["userId"] == nil ? nil : try int(o["userId"], "\(at).userId", default: 0, range: 1...Int(Int32.max))
                 kind = .orderMessage(message: message, staffOnly: staffOnly, userID: userID)
+            case "postgres":
+                try allowKeys(o, common.union(["connection", "table", "batchSize"]), at: at)
+                let connection = try string(o["connection"], "\(at).connection", default: nil)
+                guard !connection.isEmpty else { throw ConfigError("\(at).connection", "must not be empty") }
+                let table = try string(o["table"], "\(at).table", default: "spp_events")
+                guard PostgresStatements.isValidTable(table) else {
+                    throw ConfigError("\(at).table", "must be a table name or schema.table: letters, digits and _, not starting with a digit, at most 40 characters each")
+                }
+                let batch = try int(o["batchSize"], "\(at).batchSize", default: 500, range: 1...5000)
+                kind = .postgres(SinkConfig.PostgresOptions(connection: SecretReference(parsing: connection), table: table, batchSize: batch))
             default:
-                throw ConfigError("\(at).type", "must be \"file\", \"shell\", \"forward\" or \"spp-order-message\", not \"\(type)\"")
+                throw ConfigError("\(at).type", "must be \"file\", \"shell\", \"forward\", \"spp-order-message\" or \"postgres\", not \"\(type)\"")
             }
             let name = try string(o["name"], "\(at).name", default: nil)
             guard !name.isEmpty, name.count <= 64,

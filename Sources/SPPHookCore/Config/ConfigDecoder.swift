@@ -14,7 +14,7 @@ public enum ConfigDecoder {
         }
         guard case .object(let o) = root else { throw ConfigError("", "the top level must be a JSON object") }
         try allowKeys(o, ["listen", "dataDir", "endpoints", "classify", "limits", "dedupWindowSeconds", "sinks", "api",
-            "log", "admin", "tls"], at: "")
+            "log", "admin", "tls", "instance"], at: "")
 
         let listenText = try string(o["listen"], "listen", default: "127.0.0.1:8080")
         guard let listen = DaemonConfig.ListenAddress(parsing: listenText) else {
@@ -40,6 +40,13 @@ public enum ConfigDecoder {
         config.log = try decodeLogSettings(o["log"])
         config.admin = try decodeAdmin(o["admin"])
         config.tls = try decodeTLS(o["tls"])
+        if o["instance"] != nil {
+            let name = try string(o["instance"], "instance", default: nil)
+            guard !name.isEmpty, name.utf8.count <= 64, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw ConfigError("instance", "must be 1–64 printable ASCII characters without spaces")
+            }
+            config.instance = name
+        }
         return config
     }
 

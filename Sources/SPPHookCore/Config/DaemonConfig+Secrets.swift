@@ -12,6 +12,7 @@ extension DaemonConfig {
         for (i, s) in sinks.enumerated() {
             if case .forward(let f) = s.kind, let secret = f.signingSecret { found.append(("sinks[\(i)].signingSecret", secret)) }
             if case .forward(let f) = s.kind, let secret = f.urlSecret { found.append(("sinks[\(i)].url", secret)) }
+            if case .postgres(let p) = s.kind { found.append(("sinks[\(i)].connection", p.connection)) }
         }
         return found
     }

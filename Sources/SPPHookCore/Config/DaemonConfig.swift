@@ -108,6 +108,9 @@ public struct DaemonConfig: Sendable, Equatable {
     public var log = LogSettings()
     public var admin: AdminSettings?
     public var tls: TLSSettings?
+    /// This receiver's name in what it writes to shared places (a postgres sink's
+    /// `instance` column); nil: the host name.
+    public var instance: String?
 
     public var classifier: EventClassifier { EventClassifier(overrides: classify) }
 }

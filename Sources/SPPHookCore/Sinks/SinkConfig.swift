@@ -13,12 +13,29 @@ public struct SinkConfig: Sendable, Equatable {
         /// Post `message` (a ``MessageTemplate``) to the event's order through SPP's API; nil
         /// when the sink's `transform` makes the message text instead.
         case orderMessage(message: String?, staffOnly: Bool, userID: Int?)
+        /// Insert events into a PostgreSQL table (``PostgresOptions``), many per statement.
+        case postgres(PostgresOptions)
+    }
+
+    public struct PostgresOptions: Sendable, Equatable {
+        /// A libpq connection string or URI, as a secret (it may hold a password).
+        public var connection: SecretReference
+        /// `table` or `schema.table`: letters, digits and `_`, not starting with a digit.
+        public var table: String
+        /// Events per INSERT statement (one round trip, one transaction).
+        public var batchSize: Int
+
+        public init(connection: SecretReference, table: String = "spp_events", batchSize: Int = 500) {
+            self.connection = connection
+            self.table = table
+            self.batchSize = batchSize
+        }
     }
 
     public struct ForwardOptions: Sendable, Equatable {
         /// Stands for a URL given as a secret reference until it is resolved (`.invalid`
         /// is a reserved name: it can never be reached).
-        public static let unresolvedURL = HTTPURL("https://unresolved-secret.invalid/")!
+        public static let unresolvedURL = HTTPURL("https://unresolved-secret.invalid/")!  // a constant that parses
 
         public enum Body: String, Sendable, Equatable {
             /// The stored event line (`seq`, `id`, `category`, …, `payload`).
@@ -84,6 +101,7 @@ public struct SinkConfig: Sendable, Equatable {
         case .shell(_, _, let c): c
         case .forward(let f): f.concurrency
         case .orderMessage: 1
+        case .postgres: 1
         }
     }
 }

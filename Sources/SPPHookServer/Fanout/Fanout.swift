@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+import Glibc
 public import Logging
 public import SPPHookCore
 
@@ -14,12 +15,13 @@ public final class Fanout: Sendable {
     /// `hidden`: variables hooks must not inherit (those the config's secrets come from).
     public init(
         sinks: [SinkConfig], api: APIConfig? = nil, log: EventLog, dataDir: String, environment: [String: String],
-        hidden: Set<String> = [], clock: any WallClock, metrics: DaemonMetrics? = nil, logger: Logger
+        hidden: Set<String> = [], instance: String = Fanout.hostName(), clock: any WallClock, metrics: DaemonMetrics? = nil,
+        logger: Logger
     ) throws(SetupError) {
         var runners: [SinkRunner] = []
         for (i, config) in sinks.enumerated() {
-            let sink = try Self.makeSink(config, index: i, api: api, environment: environment, hidden: hidden, clock: clock,
-                logger: logger)
+            let sink = try Self.makeSink(config, index: i, api: api, environment: environment, hidden: hidden, instance: instance,
+                clock: clock, logger: logger)
             do {
                 runners.append(try SinkRunner(
                     config: config, sink: sink, log: log, dataDir: dataDir, clock: clock, metrics: metrics, logger: logger))
@@ -34,10 +36,11 @@ public final class Fanout: Sendable {
     /// settings, and compiles its programs (the error names the key: `sinks[2].where: jq: …`).
     public static func makeSink(
         _ config: SinkConfig, index: Int, api: APIConfig? = nil, environment: [String: String], hidden: Set<String> = [],
-        clock: any WallClock = SystemWallClock(), logger: Logger
+        instance: String = Fanout.hostName(), clock: any WallClock = SystemWallClock(), logger: Logger
     ) throws(SetupError) -> ProgramSink {
         let programs = try compilePrograms(config, index: index)
-        let inner = try makeBaseSink(config, index: index, api: api, environment: environment, hidden: hidden, clock: clock, logger: logger)
+        let inner = try makeBaseSink(config, index: index, api: api, environment: environment, hidden: hidden, instance: instance,
+            clock: clock, logger: logger)
         return ProgramSink(inner: inner, programs: programs)
     }
 
@@ -60,9 +63,20 @@ public final class Fanout: Sendable {
 
     private static func makeBaseSink(
         _ config: SinkConfig, index: Int, api: APIConfig?, environment: [String: String], hidden: Set<String>,
-        clock: any WallClock, logger: Logger
+        instance: String, clock: any WallClock, logger: Logger
     ) throws(SetupError) -> any EventSink {
         switch config.kind {
+        case .postgres(let options):
+            let conninfo: String
+            switch SecretResolver(environment: environment).resolve(options.connection) {
+            case .success(let c): conninfo = c
+            case .failure(let why): throw SetupError(description: "sinks[\(index)].connection: \(why)")
+            }
+            do {
+                return try PostgresSink(name: config.name, options: options, conninfo: conninfo, instance: instance, logger: logger)
+            } catch {
+                throw SetupError(description: "sinks[\(index)].connection: \(error)")
+            }
         case .file(let path, let mode):
             return FileSink(name: config.name, path: path, mode: mode)
         case .shell(let command, let timeout, _):
@@ -105,6 +119,14 @@ public final class Fanout: Sendable {
                 throw SetupError(description: "sinks[\(index)]: \(error)")
             }
         }
+    }
+
+    /// This machine's host name: the default `instance`.
+    public static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
     }
 
     public func start() {
