@@ -64,6 +64,11 @@ public enum PostgresStatements {
             """
     }
 
+    /// `t` when the table exists.
+    public static func exists(_ table: String) -> String {
+        "SELECT to_regclass(\(literal(quoted(table)))) IS NOT NULL"
+    }
+
     /// Reads the schema version back (`spp-hookd events, schema N`), to refuse a newer one.
     public static func version(_ table: String) -> String {
         "SELECT obj_description(\(literal(quoted(table)))::regclass, 'pg_class')"
@@ -75,7 +80,9 @@ public enum PostgresStatements {
         return Int(comment.dropFirst("spp-hookd events, schema ".count))
     }
 
-    /// One INSERT of `rows` events: parameters $1… in ``columns`` order, 9 per row.
+    /// One INSERT of `rows` events: parameters $1… in ``columns`` order, 9 per row. `ON
+    /// CONFLICT DO NOTHING` without a conflict target: with `(id)` PostgreSQL would also
+    /// want SELECT on the column, and INSERT alone is the privilege the sink should need.
     public static func insert(_ table: String, rows: Int) -> String {
         var sql = "INSERT INTO \(quoted(table)) (\(columns.joined(separator: ", "))) VALUES "
         for r in 0..<rows {
@@ -84,7 +91,7 @@ public enum PostgresStatements {
             sql += "($\(p + 1), $\(p + 2)::bigint, $\(p + 3), $\(p + 4), $\(p + 5), $\(p + 6), "
             sql += "to_timestamp($\(p + 7)::bigint), $\(p + 8)::timestamptz, $\(p + 9)::jsonb)"
         }
-        return sql + " ON CONFLICT (id) DO NOTHING"
+        return sql + " ON CONFLICT DO NOTHING"
     }
 
     /// The table's quoted name as a SQL string literal (for `::regclass` and privilege checks).

@@ -3,7 +3,7 @@ public import Logging
 public import SPPHookCore
 
 /// Inserts events into a PostgreSQL table through libpq, a batch per INSERT statement (one
-/// round trip and one transaction), `ON CONFLICT (id) DO NOTHING`: the cursor moves only
+/// round trip and one transaction), `ON CONFLICT DO NOTHING`: the cursor moves only
 /// after the statement committed, and an event delivered twice (a retry, a replay, a
 /// second receiver) is in the table once.
 ///
@@ -78,9 +78,13 @@ public final class PostgresSink: EventSink, @unchecked Sendable {
         return c
     }
 
-    /// Creates the table when missing and refuses one made by a newer spp-hookd.
+    /// Creates the table when missing and refuses one made by a newer spp-hookd. An existing
+    /// table is left as it is, so a role that may only INSERT into it (the table owned by
+    /// another) is enough.
     func prepareTable(on c: PGConnection) throws(PGConnection.Failure) {
-        try c.execute(PostgresStatements.create(options.table))
+        if try c.scalar(PostgresStatements.exists(options.table)) != "t" {
+            try c.execute(PostgresStatements.create(options.table))
+        }
         let comment = try c.scalar(PostgresStatements.version(options.table))
         if let v = comment.flatMap(PostgresStatements.parseVersion), v > PostgresStatements.schemaVersion {
             throw PGConnection.Failure(
