@@ -28,6 +28,17 @@ NGINX
 nginx -c "$OUT/nginx/nginx.conf" -p "$OUT/nginx" -g 'daemon off;' & PIDS+=($!)
 wait_port 18091
 
+# A throwaway PostgreSQL 15 for the postgres sink (as the postgres user, on a directory it owns).
+PGBIN=/usr/lib/postgresql/15/bin
+PGDIR=$(mktemp -d /tmp/spp-bench-pg-XXXXXX); chown postgres "$PGDIR"
+runuser -u postgres -- "$PGBIN/initdb" -D "$PGDIR/data" -U postgres -A trust --no-sync -E UTF8 > "$OUT/initdb.log"
+# The server is started with only 0-2 open (see cleanup_pg), its log in $PGDIR.
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -w -l "$PGDIR/log" -o "-c listen_addresses=127.0.0.1 -p 18093 -k $PGDIR" start > /dev/null
+cleanup_pg() { runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop > /dev/null 2>&1 || true; rm -rf "$PGDIR"; }
+trap 'cleanup; cleanup_pg' EXIT
+psql -X -q -h "$PGDIR" -p 18093 -U postgres -c "CREATE DATABASE bench" postgres
+PGURL="postgresql://postgres@127.0.0.1:18093/bench"
+
 printf '#!/bin/sh\ncat >> "%s/hook-out.jsonl"\n' "$OUT" > "$OUT/hook.sh"; chmod +x "$OUT/hook.sh"
 lua=$ROOT/bench-out/spp.lua
 [ -f "$lua" ] || { echo "run scripts/bench.sh first (it writes the wrk script)"; exit 1; }
@@ -45,7 +56,7 @@ JSON
   local start=$(date +%s.%N)
   wrk -t2 -c"$conns" -d"${LOAD_SECONDS}s" -s "$lua" http://127.0.0.1:18092/spp/main > "$dir/wrk.txt" 2>&1 &
   local wrk=$!
-  local peak_rss=0 peak_children=0 peak_backlog=0 caught_up=""
+  local peak_rss=0 peak_children=0 peak_backlog=0 caught_up="" load_ended=""
   while true; do
     local rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
     [ "$rss" -gt "$peak_rss" ] && peak_rss=$rss
@@ -55,22 +66,34 @@ JSON
     local cursor=$(grep -o '"seq":[0-9]*' "$dir/data/cursors/$name.json" 2>/dev/null | cut -d: -f2 | sort -n | tail -1)
     last=${last:-0}; cursor=${cursor:-0}
     [ $((last - cursor)) -gt "$peak_backlog" ] && peak_backlog=$((last - cursor))
-    if ! kill -0 $wrk 2>/dev/null && [ "$last" -gt 0 ] && [ "$cursor" -ge "$last" ]; then caught_up=$(date +%s.%N); break; fi
+    if [ -z "$load_ended" ] && ! kill -0 $wrk 2>/dev/null; then load_ended=$(date +%s.%N); fi
+    if [ -n "$load_ended" ] && [ "$last" -gt 0 ] && [ "$cursor" -ge "$last" ]; then caught_up=$(date +%s.%N); break; fi
     if (( $(echo "$(date +%s.%N) - $start > 240" | bc) )); then break; fi
-    sleep 0.2
+    sleep 0.05
   done
   kill -TERM $pid; wait $pid 2>/dev/null || true
   local total=$(wc -l < "$dir/data/events.jsonl")
   local elapsed=$(echo "${caught_up:-$(date +%s.%N)} - $start" | bc)
-  printf "%-8s %8d events  %8.0f delivered/s  backlog peak %7d  daemon peak RSS %6.1f MiB  hooks alive at most %d%s\n" \
-    "$name" "$total" "$(echo "$total / $elapsed" | bc -l)" "$peak_backlog" "$(echo "$peak_rss / 1024" | bc -l)" "$peak_children" \
+  local drain=$(echo "${caught_up:-$(date +%s.%N)} - ${load_ended:-$start}" | bc)
+  printf "%-8s %8d events  %8.0f delivered/s  backlog peak %7d  lag 0 after %5.2f s  daemon peak RSS %6.1f MiB  hooks alive at most %d%s\n" \
+    "$name" "$total" "$(echo "$total / $elapsed" | bc -l)" "$peak_backlog" "$drain" "$(echo "$peak_rss / 1024" | bc -l)" "$peak_children" \
     "$([ -z "$caught_up" ] && echo "  (did not catch up in 240 s)")"
 }
 
-echo "fan-out: wrk pushes events for ${LOAD_SECONDS} s; rate = events / time until the sink's cursor reached the last one"
+echo "fan-out: wrk pushes events for ${LOAD_SECONDS} s; rate = events / time until the sink's cursor reached the last one;"
+echo "lag 0 after: from the end of the load to the sink's cursor at the last event"
 run_sink file '{"name": "file", "type": "file", "path": "'"$OUT"'/file/out.jsonl"}' 32
 run_sink forward '{"name": "forward", "type": "forward", "url": "http://127.0.0.1:18091/hook", "concurrency": 4}' 32
 # The same forward sink with the Slack recipe's jq transform (deploy/recipes/slack.json) on every event.
 slack_transform=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["transform"]))' deploy/recipes/slack.json)
 run_sink fwd-jq '{"name": "fwd-jq", "type": "forward", "url": "http://127.0.0.1:18091/hook", "concurrency": 4, "transform": '"$slack_transform"'}' 32
+run_sink postgres '{"name": "postgres", "type": "postgres", "connection": "'"$PGURL"'", "batchSize": 500}' 32
+# The postgres sink's own rate, without intake beside it: the same log replayed into a fresh table.
+psql -X -q -h "$PGDIR" -p 18093 -U postgres -c "DROP TABLE spp_events" bench
+start=$(date +%s.%N)
+"$BIN" replay --config "$OUT/postgres/config.json" --sink postgres > "$OUT/postgres/replay.txt" 2>&1
+elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+rows=$(psql -X -tA -h "$PGDIR" -p 18093 -U postgres -c "SELECT count(*) FROM spp_events" bench)
+printf "postgres replay: %d rows in %.2f s: %.0f events/s into the table (batches of 500, a new table with its indexes)\n" \
+  "$rows" "$elapsed" "$(echo "$rows / $elapsed" | bc -l)"
 run_sink shell '{"name": "shell", "type": "shell", "command": ["'"$OUT"'/hook.sh"], "concurrency": 4}' 2

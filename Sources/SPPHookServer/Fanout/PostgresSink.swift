@@ -64,9 +64,19 @@ public final class PostgresSink: EventSink, @unchecked Sendable {
         }
     }
 
+    /// A full batch (the common case under load) and a single event run as prepared
+    /// statements; other sizes as they come.
     private func insert(_ rows: [[[UInt8]?]], on c: PGConnection) throws(PGConnection.Failure) {
-        try c.execute(PostgresStatements.insert(options.table, rows: rows.count), parameters: rows.flatMap { $0 })
+        let sql = rows.count == options.batchSize ? fullBatchSQL : PostgresStatements.insert(options.table, rows: rows.count)
+        let parameters = rows.flatMap { $0 }
+        if rows.count == options.batchSize || rows.count == 1 {
+            try c.execute(prepared: "spp_hookd_insert_\(rows.count)", sql, parameters: parameters)
+        } else {
+            try c.execute(sql, parameters: parameters)
+        }
     }
+
+    private lazy var fullBatchSQL = PostgresStatements.insert(options.table, rows: options.batchSize)
 
     /// The open connection, with the table ready; connects (and creates the table) when needed.
     func connected() throws(PGConnection.Failure) -> PGConnection {
@@ -108,11 +118,29 @@ public final class PostgresSink: EventSink, @unchecked Sendable {
     /// they are its last two members, after the prefix ``EventLogLine`` reads. `,"created":`
     /// cannot occur inside an earlier string value (its quotes would be escaped there).
     static func createdAndPayload(_ line: [UInt8]) -> (created: [UInt8]?, payload: [UInt8]) {
-        let key = Array(#","created":"#.utf8), payloadKey = Array(#","payload":"#.utf8)
-        guard let k = line.firstRange(of: key), let p = line[k.upperBound...].firstRange(of: payloadKey), line.last == UInt8(ascii: "}")
+        guard let k = find(createdKey, in: line, from: 0), let p = find(payloadKey, in: line, from: k.upperBound),
+            line.last == UInt8(ascii: "}")
         else { return (nil, Array("{}".utf8)) }
         let created = Array(line[k.upperBound..<p.lowerBound])
         return (created == Array("null".utf8) ? nil : created, Array(line[p.upperBound..<(line.endIndex - 1)]))
+    }
+
+    private static let createdKey = Array(#","created":"#.utf8), payloadKey = Array(#","payload":"#.utf8)
+
+    /// The first place `needle` occurs in `bytes` at or after `start` (a plain loop: the
+    /// generic `firstRange(of:)` costs more than the rest of a row).
+    static func find(_ needle: [UInt8], in bytes: [UInt8], from start: Int) -> Range<Int>? {
+        guard let first = needle.first, bytes.count >= needle.count else { return nil }
+        var i = start
+        while i <= bytes.count - needle.count {
+            if bytes[i] == first {
+                var k = 1
+                while k < needle.count && bytes[i + k] == needle[k] { k += 1 }
+                if k == needle.count { return i..<(i + needle.count) }
+            }
+            i += 1
+        }
+        return nil
     }
 
     /// What `check-config --test-connection` prints: connects, prepares the table, and

@@ -63,8 +63,23 @@ final class PGConnection {
         return String(cString: v)
     }
 
+    /// Statements prepared on this connection, by name.
+    private var prepared = Set<String>()
+
+    /// Runs `sql` as the prepared statement `name` (prepared on first use on this
+    /// connection, so the server parses and plans it once), with text parameters.
+    func execute(prepared name: String, _ sql: String, parameters: [[UInt8]?]) throws(Failure) {
+        if !prepared.contains(name) {
+            let result = PQprepare(conn, name, sql, Int32(parameters.count), nil)
+            defer { PQclear(result) }
+            try check(result)
+            prepared.insert(name)
+        }
+        try execute(sql, parameters: parameters, prepared: name)
+    }
+
     /// Runs one statement with text parameters (nil is SQL NULL).
-    func execute(_ sql: String, parameters: [[UInt8]?]) throws(Failure) {
+    func execute(_ sql: String, parameters: [[UInt8]?], prepared name: String? = nil) throws(Failure) {
         // One buffer of NUL-terminated values, and pointers into it.
         var buffer: [UInt8] = []
         var offsets: [Int?] = []
@@ -80,7 +95,8 @@ final class PGConnection {
                 // An offset exists only for a value in the buffer, so the buffer is not empty there.
                 let pointers: [UnsafePointer<CChar>?] = offsets.map { $0.map { chars.baseAddress! + $0 } }
                 return pointers.withUnsafeBufferPointer { values in
-                    PQexecParams(conn, sql, Int32(parameters.count), nil, values.baseAddress, nil, nil, 0)
+                    if let name { return PQexecPrepared(conn, name, Int32(parameters.count), values.baseAddress, nil, nil, 0) }
+                    return PQexecParams(conn, sql, Int32(parameters.count), nil, values.baseAddress, nil, nil, 0)
                 }
             }
         }
