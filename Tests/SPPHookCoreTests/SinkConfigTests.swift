@@ -97,6 +97,34 @@ struct SinkConfigTests {
         }
     }
 
+    @Test func decodesAPostgresSinkAndTheInstanceName() throws {
+        let json = #"{"instance":"rx-a","endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"sinks":[{"name":"db","type":"postgres","connection":"env:SPP_PG_URL","table":"analytics.spp_events","batchSize":200,"where":".category == \"orders\""}]}"#
+        let config = try ConfigDecoder.decode(Array(json.utf8))
+        #expect(config.instance == "rx-a")
+        #expect(config.sinks[0].kind == .postgres(SinkConfig.PostgresOptions(connection: .environment("SPP_PG_URL"), table: "analytics.spp_events", batchSize: 200)))
+        #expect(config.secretReferences.contains { $0.key == "sinks[0].connection" })
+        #expect(PostgresStatements.quoted("analytics.spp_events") == #""analytics"."spp_events""#)
+        #expect(PostgresStatements.insert("t", rows: 2).hasSuffix("$17::timestamptz, $18::jsonb) ON CONFLICT DO NOTHING"))
+    }
+
+    @Test(arguments: [
+        (#"[{"name":"db","type":"postgres"}]"#, "sinks[0].connection", "required"),
+        (#"[{"name":"db","type":"postgres","connection":"env:X","table":"spp-events"}]"#, "sinks[0].table", "letters, digits and _"),
+        (#"[{"name":"db","type":"postgres","connection":"env:X","table":"a.b.c"}]"#, "sinks[0].table", "schema.table"),
+        (#"[{"name":"db","type":"postgres","connection":"env:X","table":"1abc"}]"#, "sinks[0].table", "not starting with a digit"),
+        (#"[{"name":"db","type":"postgres","connection":"env:X","batchSize":0}]"#, "sinks[0].batchSize", "between"),
+        (#"[{"name":"db","type":"postgres","connection":"env:X","url":"http://x/"}]"#, "sinks[0].url", "unknown key"),
+    ])
+    func postgresErrorsNameTheKey(_ json: String, _ path: String, _ fragment: String) {
+        do {
+            _ = try Self.sinks(json)
+            Issue.record("accepted \(json)")
+        } catch {
+            #expect(error.path == path, "\(error)")
+            #expect(error.message.contains(fragment), "\(error)")
+        }
+    }
+
     @Test func aURLFromASecretIsASecretReference() throws {
         let json = #"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"sinks":[{"name":"w","type":"forward","url":"env:HOOK_URL"}]}"#
         let config = try ConfigDecoder.decode(Array(json.utf8))

@@ -110,6 +110,28 @@ struct PostgresSinkTests {
         #expect(!daemon.stderr.contains(PostgresCluster.password))
     }
 
+    /// The server's disk fills up (the table lives in a 1 MiB tmpfs tablespace): inserts fail
+    /// with "No space left on device", are retried, and land once there is room again.
+    @Test func aFullDiskOnTheServerIsRetriedUntilThereIsRoom() throws {
+        let pg = try PostgresCluster()
+        let small = try pg.smallTablespace(bytes: 1 << 20)
+        defer { small.release() }
+        let dir = TemporaryDirectory()
+        let daemon = try DaemonProcess(dir: dir, extra: Self.sink(#", "batchSize": 20, "retry": {"maxAttempts": 1000, "initialSeconds": 0.05, "maxSeconds": 0.2}"#),
+            environment: ["SPP_PG_URL": pg.url])
+        try Self.post(daemon, [Self.event("D-0")])
+        try waitFor(30) { (try? pg.sql("SELECT count(*) FROM spp_events")) == "1" }
+        try pg.sql("ALTER TABLE spp_events SET TABLESPACE small")
+        // Hard-to-compress notes of about 2 KiB: 1 MiB holds a few hundred.
+        let note = { (i: Int) in (0..<56).map { _ in UUID().uuidString }.joined() + "\(i)" }
+        #expect(try Self.post(daemon, (1...1200).map { Self.event("D-\($0)", note: note($0)) }) == 1200, "intake never waits for the sink")
+        try waitFor(60) { (JQSinkTests.sinkStatus(dir, "db")?["lastError"] as? String)?.contains("No space left on device") == true }
+        #expect((JQSinkTests.sinkStatus(dir, "db")?["lastError"] as? String)?.contains("53100") == true)
+        try pg.sql("ALTER TABLE spp_events SET TABLESPACE pg_default")
+        try waitFor(60) { (try? pg.sql("SELECT count(*), count(DISTINCT id) FROM spp_events")) == "1201|1201" }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("data/dead-letters/db.jsonl")))
+    }
+
     /// Two receivers behind one address, each with its own log and a postgres sink into the
     /// same table. Some events reach both (SPP retrying through the other), and one
     /// receiver is killed (-9) mid-stream and restarted: every acknowledged event ends in the

@@ -65,6 +65,29 @@ final class PostgresCluster {
         return r.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// A tablespace `small` on a tmpfs of `bytes`, for a server whose disk fills up.
+    func smallTablespace(bytes: Int) throws -> SmallDisk {
+        let path = "\(dir)/small"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        let mounted = try runProgram("/bin/mount", ["-t", "tmpfs", "-o", "size=\(bytes)", "spp-hookd-pg-small", path])
+        guard mounted.status == 0 else { throw DaemonError(message: "mount: \(mounted.output)") }
+        _ = try runProgram("/bin/chown", ["postgres:postgres", path])
+        try sql("CREATE TABLESPACE small LOCATION '\(path)'")
+        return SmallDisk(cluster: self, path: path)
+    }
+
+    struct SmallDisk {
+        let cluster: PostgresCluster
+        let path: String
+
+        /// Drops the tablespace (when nothing is left in it) and unmounts it.
+        func release() {
+            _ = try? cluster.sql("DROP TABLESPACE IF EXISTS small")
+            cluster.stop()
+            _ = try? runProgram("/bin/umount", ["-l", path])
+        }
+    }
+
     /// A psql session kept open (for a lock held across other work); `finish` ends it.
     func session() throws -> Session { try Session(self) }
 
