@@ -66,8 +66,8 @@ struct PostgresSinkTests {
         let pg = try PostgresCluster()
         let dir = TemporaryDirectory()
         // A short statement timeout from the connection string, and quick retries.
-        let url = pg.url + "?options=-c%20statement_timeout%3D300"
-        let daemon = try DaemonProcess(dir: dir, extra: Self.sink(#", "retry": {"maxAttempts": 4, "initialSeconds": 0.05, "maxSeconds": 0.2}"#),
+        let url = pg.url + "?options=-c%20statement_timeout%3D2000"
+        let daemon = try DaemonProcess(dir: dir, extra: Self.sink(#", "retry": {"maxAttempts": 6, "initialSeconds": 0.05, "maxSeconds": 0.2}"#),
             environment: ["SPP_PG_URL": url])
         func rows() -> Int { Int((try? pg.sql("SELECT count(*) FROM spp_events")) ?? "") ?? -1 }
         try Self.post(daemon, (1...5).map { Self.event("A-\($0)") })
@@ -89,6 +89,11 @@ struct PostgresSinkTests {
         try waitFor { (try? pg.sql("SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'spp_events'::regclass")) == "1" }
         #expect(try Self.post(daemon, (16...20).map { Self.event("A-\($0)") }) == 5)
         try waitFor(30) { (JQSinkTests.sinkStatus(dir, "db")?["lastError"] as? String)?.contains("57014") == true }
+        // And its connection is killed in the middle of an INSERT (waiting for the lock).
+        try waitFor(30) {
+            (try? pg.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'spp-hookd' "
+                + "AND wait_event_type = 'Lock'")) == "1"
+        }
         lock.send("COMMIT;")
         lock.finish()
         try waitFor(30) { rows() == 20 }
@@ -99,7 +104,7 @@ struct PostgresSinkTests {
         try Self.post(daemon, [Self.event("A-21")])
         try waitFor(30) { dir.read("data/dead-letters/db.jsonl").contains("A-21") }
         let letter = dir.read("data/dead-letters/db.jsonl")
-        #expect(letter.contains("permission denied for table spp_events") && letter.contains("42501") && letter.contains(#""attempts":4"#),
+        #expect(letter.contains("permission denied for table spp_events") && letter.contains("42501") && letter.contains(#""attempts":6"#),
             "\(letter)")
         // Granted again, the dead letter is delivered by `dead-letters retry`.
         try pg.sql("GRANT INSERT ON spp_events TO spp;")
