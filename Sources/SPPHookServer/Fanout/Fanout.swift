@@ -65,18 +65,14 @@ public final class Fanout: Sendable {
         _ config: SinkConfig, index: Int, api: APIConfig?, environment: [String: String], hidden: Set<String>,
         instance: String, clock: any WallClock, logger: Logger
     ) throws(SetupError) -> any EventSink {
+        let at = "sinks[\(index)]"
+        func secret(_ ref: SecretReference, _ key: String) throws(SetupError) -> String {
+            switch SecretResolver(environment: environment).resolve(ref) {
+            case .success(let s): return s
+            case .failure(let why): throw SetupError(description: "\(key): \(why)")
+            }
+        }
         switch config.kind {
-        case .postgres(let options):
-            let conninfo: String
-            switch SecretResolver(environment: environment).resolve(options.connection) {
-            case .success(let c): conninfo = c
-            case .failure(let why): throw SetupError(description: "sinks[\(index)].connection: \(why)")
-            }
-            do {
-                return try PostgresSink(name: config.name, options: options, conninfo: conninfo, instance: instance, logger: logger)
-            } catch {
-                throw SetupError(description: "sinks[\(index)].connection: \(error)")
-            }
         case .file(let path, let mode):
             return FileSink(name: config.name, path: path, mode: mode)
         case .shell(let command, let timeout, _):
@@ -84,39 +80,32 @@ public final class Fanout: Sendable {
                 logger: logger)
         case .forward(var options):
             if let ref = options.urlSecret {
-                switch SecretResolver(environment: environment).resolve(ref) {
-                case .success(let text):
-                    guard let url = HTTPURL(text) else {
-                        throw SetupError(description: "sinks[\(index)].url: \(ref) does not hold an http:// or https:// URL")
-                    }
-                    options.url = url
-                case .failure(let why): throw SetupError(description: "sinks[\(index)].url: \(why)")
+                guard let url = HTTPURL(try secret(ref, "\(at).url")) else {
+                    throw SetupError(description: "\(at).url: \(ref) does not hold an http:// or https:// URL")
                 }
+                options.url = url
             }
-            var secret: String?
-            if let ref = options.signingSecret {
-                switch SecretResolver(environment: environment).resolve(ref) {
-                case .success(let s): secret = s
-                case .failure(let why): throw SetupError(description: "sinks[\(index)].signingSecret: \(why)")
-                }
-            }
+            let signing = try options.signingSecret.map { ref throws(SetupError) in try secret(ref, "\(at).signingSecret") }
             do {
-                return try ForwardSink(name: config.name, options: options, signingSecret: secret, clock: clock, logger: logger)
+                return try ForwardSink(name: config.name, options: options, signingSecret: signing, clock: clock, logger: logger)
             } catch {
-                throw SetupError(description: "sinks[\(index)]: \(error)")
+                throw SetupError(description: "\(at): \(error)")
             }
         case .orderMessage(let message, let staffOnly, let userID):
-            guard let api else { throw SetupError(description: "sinks[\(index)]: needs the \"api\" section") }
-            let key: String
-            switch SecretResolver(environment: environment).resolve(api.key) {
-            case .success(let k): key = k
-            case .failure(let why): throw SetupError(description: "api.key: \(why)")
-            }
+            guard let api else { throw SetupError(description: "\(at): needs the \"api\" section") }
+            let key = try secret(api.key, "api.key")
             do {
                 let client = try SPPAPIClient(config: api, key: key, timeout: 30, maxAttempts: 1, logger: logger)
                 return OrderMessageSink(name: config.name, client: client, template: message, staffOnly: staffOnly, userID: userID)
             } catch {
-                throw SetupError(description: "sinks[\(index)]: \(error)")
+                throw SetupError(description: "\(at): \(error)")
+            }
+        case .postgres(let options):
+            let conninfo = try secret(options.connection, "\(at).connection")
+            do {
+                return try PostgresSink(name: config.name, options: options, conninfo: conninfo, instance: instance, logger: logger)
+            } catch {
+                throw SetupError(description: "\(at).connection: \(error)")
             }
         }
     }
