@@ -85,6 +85,7 @@ public final class PostgresSink: EventSink, @unchecked Sendable {
         let c = try PGConnection(conninfo)
         try prepareTable(on: c)
         (connection, schemaReady) = (c, true)
+        logger.info("connected to PostgreSQL", metadata: ["sink": "\(name)", "table": "\(options.table)", "server": "\(c.serverVersion)"])
         return c
     }
 
