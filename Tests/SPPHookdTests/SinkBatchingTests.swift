@@ -79,4 +79,13 @@ struct SinkBatchingTests {
         runner.beginStopping()
         runner.waitUntilStopped(timeout: 5)
     }
+
+    /// A sink that answers for fewer events than it was given must not leave the rest in
+    /// flight for ever: they are retried.
+    @Test func aShortAnswerFromASinkBecomesRetries() {
+        let outcomes = ProgramSink.oneEach([.delivered], 3)
+        #expect(outcomes.count == 3 && outcomes[0] == .delivered)
+        #expect(outcomes[1...].allSatisfy { if case .retry(let why, _) = $0 { why.contains("1 outcome(s) for 3") } else { false } })
+        #expect(ProgramSink.oneEach([.delivered, .skipped], 1) == [.delivered])
+    }
 }

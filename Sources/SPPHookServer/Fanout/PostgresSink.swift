@@ -49,8 +49,8 @@ public final class PostgresSink: EventSink, @unchecked Sendable {
             if let state = error.sqlstate, PostgresStatements.isDataError(state), events.count > 1, let c = connection {
                 return rows.map { insertOne($0, on: c) }
             }
-            if let state = error.sqlstate, PostgresStatements.isDataError(state) { return [.permanent("\(error)")] }
-            return events.map { _ in .retry("\(error)", after: nil) }
+            if let state = error.sqlstate, PostgresStatements.isDataError(state), events.count == 1 { return [.permanent("\(error)")] }
+            return events.map { _ in .retry("\(error)", after: nil) }  // one outcome per event, always
         }
     }
 

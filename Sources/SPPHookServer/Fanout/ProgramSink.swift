@@ -64,7 +64,7 @@ public final class ProgramSink: EventSink {
 
     public func deliver(_ events: [LoggedEvent]) -> [DeliveryOutcome] {
         let compiled = programs.withLock { $0 }
-        guard compiled.where != nil || compiled.transform != nil else { return inner.deliver(events) }
+        guard compiled.where != nil || compiled.transform != nil else { return Self.oneEach(inner.deliver(events), events.count) }
         var outcomes = [DeliveryOutcome](repeating: .skipped, count: events.count)
         var passing: [LoggedEvent] = []
         var indices: [Int] = []
@@ -80,8 +80,16 @@ public final class ProgramSink: EventSink {
             }
         }
         guard !passing.isEmpty else { return outcomes }
-        for (i, outcome) in zip(indices, inner.deliver(passing)) { outcomes[i] = outcome }
+        for (i, outcome) in zip(indices, Self.oneEach(inner.deliver(passing), passing.count)) { outcomes[i] = outcome }
         return outcomes
+    }
+
+    /// Exactly `count` outcomes: an event a sink gave no outcome for would stay in flight
+    /// for ever, so a short answer is made up with retries (and a long one cut).
+    static func oneEach(_ outcomes: [DeliveryOutcome], _ count: Int) -> [DeliveryOutcome] {
+        guard outcomes.count != count else { return outcomes }
+        let missing = DeliveryOutcome.retry("the sink gave \(outcomes.count) outcome(s) for \(count) event(s)", after: nil)
+        return Array(outcomes.prefix(count)) + Array(repeating: missing, count: max(0, count - outcomes.count))
     }
 
     /// Runs `where`, then `transform`, on one stored line (also `try-sink`'s answer).
