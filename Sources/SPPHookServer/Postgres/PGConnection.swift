@@ -75,7 +75,13 @@ final class PGConnection {
             try check(result)
             prepared.insert(name)
         }
-        try execute(sql, parameters: parameters, prepared: name)
+        do {
+            try execute(sql, parameters: parameters, prepared: name)
+        } catch {
+            // Gone on the server (DISCARD ALL, a transaction-pooling proxy): prepare it again next time.
+            if error.sqlstate == "26000" { prepared.remove(name) }
+            throw error
+        }
     }
 
     /// Runs one statement with text parameters (nil is SQL NULL).
