@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 SYSTEM_PACKAGES := libssl-dev libsystemd-dev libjq-dev libpq-dev pkg-config
 TEST_PACKAGES := openssl systemd python3 slowhttptest curl util-linux fuse3 postgresql-15
 DEB_PACKAGES := dpkg-dev binutils lintian
-BENCH_PACKAGES := wrk nginx-light webhook
+BENCH_PACKAGES := wrk nginx-light webhook postgresql-15
 # The installed binary carries the Swift runtime (static standard library): it runs on a
 # machine without the toolchain, and the package depends only on Debian's libraries. Its own
 # build folder, so the man page plugin's release build (.build/release) does not replace it.
