@@ -101,7 +101,11 @@ struct FanoutTests {
     @Test func timeoutKillsTheHooksProcessGroupAndDeadLetters() throws {
         let dir = TemporaryDirectory()
         let marker = "spp-timeout-\(UInt32.random(in: 0...UInt32.max))"
-        let hook = try Self.script(dir, "slow.sh", "sleep 30 & wait  # \(marker)\n")
+        // The child is `sleep` under a name of this test's own, so the check below sees
+        // only this test's processes, not any `sleep 30` on the machine.
+        let sleeper = dir.file("sleep-\(marker)")
+        try FileManager.default.copyItem(atPath: "/bin/sleep", toPath: sleeper)
+        let hook = try Self.script(dir, "slow.sh", "\"\(sleeper)\" 30 & wait  # \(marker)\n")
         let daemon = try DaemonProcess(dir: dir, extra: """
             "sinks": [{"name": "slow", "type": "shell", "command": ["\(hook)", "\(marker)"], "timeoutSeconds": 0.3,
                        "retry": {"maxAttempts": 2, "initialSeconds": 0.05, "maxSeconds": 0.1}}]
@@ -114,13 +118,15 @@ struct FanoutTests {
         #expect(letter["seq"] as? Int == 1)
         #expect(((letter["record"] as? [String: Any])?["event"] as? String) == "order.created")
         // Neither the script nor its `sleep` child survive.
-        try waitFor(5) { !processExists(containing: marker) && !processExists(containing: "sleep 30") }
+        try waitFor(30) { !processExists(containing: marker) }
     }
 
     @Test func aChildThatOutlivesTheHookDoesNotHoldDelivery() throws {
         let dir = TemporaryDirectory()
+        let sleeper = dir.file("sleep-spp-fork-\(UInt32.random(in: 0...UInt32.max))")  // this test's own sleep
+        try FileManager.default.copyItem(atPath: "/bin/sleep", toPath: sleeper)
         let hook = try Self.script(dir, "fork.sh", """
-            (sleep 60; echo late >> "\(dir.file("late.txt"))") &
+            ("\(sleeper)" 60; echo late >> "\(dir.file("late.txt"))") &
             echo "$SPP_SEQ" >> "\(dir.file("done.txt"))"
             exit 0
             """)
@@ -129,9 +135,9 @@ struct FanoutTests {
             """)
         let start = Date()
         _ = try Self.post(daemon, [("order.created", "A"), ("order.created", "B")])
-        try waitFor(10) { Self.lines(dir.file("done.txt")) == ["1", "2"] && dir.read("data/cursors/fork.json").contains("\"seq\":2") }
-        #expect(Date().timeIntervalSince(start) < 10, "delivery waited for the hook's child")
-        try waitFor(5) { !processExists(containing: "sleep 60") }
+        try waitFor(30) { Self.lines(dir.file("done.txt")) == ["1", "2"] && dir.read("data/cursors/fork.json").contains("\"seq\":2") }
+        #expect(Date().timeIntervalSince(start) < 30, "delivery waited for the hook's 60 s child")
+        try waitFor(30) { !processExists(containing: sleeper) }
         #expect(!FileManager.default.fileExists(atPath: dir.file("late.txt")))
     }
 
