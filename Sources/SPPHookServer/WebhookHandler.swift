@@ -125,7 +125,7 @@ public final class WebhookHandler: HTTPRequestHandler {
         let category = classifier.classify(envelope.event)
         counters.record(.accepted(category: category, event: envelope.event), endpoint: name)
         let canonical = envelope.payloadJSON
-        let id = SHA256.hex(SHA256.hash(parts: Array(name.utf8), [0x0A], canonical).prefix(16))
+        let id = Self.eventID(endpoint: name, payloadJSON: canonical)
         let receivedAt = clock.now()
         let tail = EventRecord.tail(
             id: id, receivedAt: receivedAt, endpoint: name, category: category, event: envelope.event,
@@ -158,5 +158,11 @@ public final class WebhookHandler: HTTPRequestHandler {
                 respond(.error(503, "event log unavailable; not stored", headers: [("Retry-After", "5")]))
             }
         }
+    }
+
+    /// An event's id: a hash of the endpoint's name and the event as received (canonical
+    /// JSON, without the token). The same event gets the same id on every receiver.
+    public static func eventID(endpoint: String, payloadJSON: [UInt8]) -> String {
+        SHA256.hex(SHA256.hash(parts: Array(endpoint.utf8), [0x0A], payloadJSON).prefix(16))
     }
 }

@@ -28,11 +28,11 @@ struct CheckConfig: ParsableCommand {
         var failedConnection: String?
         var logger = Logger(label: "spp-hookd")
         logger.logLevel = .warning
+        let environment = SecretResolver.processEnvironment()
         do {
-            _ = try Daemon.resolveEndpoints(loaded.config, secrets: SecretResolver(environment: SecretResolver.processEnvironment()), logger: logger)
+            _ = try Daemon.resolveEndpoints(loaded.config, secrets: SecretResolver(environment: environment), logger: logger)
             // Builds each sink as `serve` would (without starting it): its secrets resolve, its
             // CA file loads, its jq programs compile.
-            let environment = SecretResolver.processEnvironment()
             for (i, sink) in loaded.config.sinks.enumerated() {
                 let built = try Fanout.makeSink(sink, index: i, api: loaded.config.api, environment: environment, logger: logger)
                 guard testConnection, let db = built.inner as? PostgresSink else { continue }

@@ -106,7 +106,7 @@ struct TrySinkCommand: ParsableCommand {
             let envelope = try? WebhookEnvelope(validating: object)
         else { return nil }
         let endpoint = config.endpoints.first?.name ?? "main"
-        let id = SHA256.hex(SHA256.hash(parts: Array(endpoint.utf8), [0x0A], envelope.payloadJSON).prefix(16))
+        let id = WebhookHandler.eventID(endpoint: endpoint, payloadJSON: envelope.payloadJSON)
         let tail = EventRecord.tail(id: id, receivedAt: now, endpoint: endpoint, category: config.classifier.classify(sample.event),
             event: sample.event, created: envelope.created, payloadJSON: envelope.payloadJSON)
         return EventRecord.head(seq: 1) + tail.dropLast()  // without the newline
