@@ -112,13 +112,15 @@ struct TrySinkCommand: ParsableCommand {
         return EventRecord.head(seq: 1) + tail.dropLast()  // without the newline
     }
 
-    /// What the sink sends without a transform.
+    /// What the sink sends without a transform, as the sink itself makes it.
     static func defaultBody(_ config: SinkConfig, line: [UInt8]) -> [UInt8] {
-        guard let record = EventRecord(line: line) else { return line }
         switch config.kind {
-        case .forward(let f) where f.body == .spp: return JSONWriter.bytes(.object(record.payload))
-        case .orderMessage(let message?, _, _): return Array(MessageTemplate.render(message, payload: record.payload).utf8)
-        default: return line
+        case .forward(let f): return ForwardSink.body(ofLine: line, f.body)
+        case .postgres: return PostgresSink.createdAndPayload(line).payload
+        case .orderMessage(let message?, _, _):
+            guard let record = EventRecord(line: line) else { return line }
+            return Array(MessageTemplate.render(message, payload: record.payload).utf8)
+        case .file, .shell, .orderMessage: return line
         }
     }
 }

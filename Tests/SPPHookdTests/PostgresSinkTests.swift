@@ -204,5 +204,9 @@ struct PostgresSinkTests {
         let bad = try runCommand(["check-config", dir.file("config.json")], environment: ["SPP_PG_URL": malformed])
         #expect(bad.status == 1 && bad.output.contains("sinks[0].connection: not a libpq connection string"), "\(bad.output)")
         for output in [ok.output, refused.output, bad.output] { #expect(!output.contains(PostgresCluster.password)) }
+        // try-sink shows what goes into the payload column: SPP's envelope, not the whole log line.
+        let tried = try runCommand(["try-sink", "-c", dir.file("config.json"), "--sink", "db", "--event", "invoice.paid"])
+        let shown = tried.output.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(tried.status == 0 && shown.hasPrefix(#"{"event":"invoice.paid","created":"#) && !shown.contains(#""seq":"#), "\(tried.output)")
     }
 }

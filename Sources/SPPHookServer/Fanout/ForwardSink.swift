@@ -60,12 +60,16 @@ public final class ForwardSink: EventSink {
     }
 
     func body(for event: LoggedEvent) -> [UInt8] {
-        if let transformed = event.body { return transformed }
-        switch options.body {
+        event.body ?? Self.body(ofLine: event.line, options.body)
+    }
+
+    /// The request body for a stored line without a transform (`try-sink` shows it too).
+    public static func body(ofLine line: [UInt8], _ kind: SinkConfig.ForwardOptions.Body) -> [UInt8] {
+        switch kind {
         case .event:
-            return event.line
+            return line
         case .spp:
-            guard let record = EventRecord(line: event.line) else { return event.line }
+            guard let record = EventRecord(line: line) else { return line }
             return JSONWriter.bytes(.object(record.payload))
         }
     }

@@ -118,7 +118,7 @@ public final class PostgresSink: EventSink, @unchecked Sendable {
     /// `created` (nil for null) and the `payload` object of a stored line, found by position:
     /// they are its last two members, after the prefix ``EventLogLine`` reads. `,"created":`
     /// cannot occur inside an earlier string value (its quotes would be escaped there).
-    static func createdAndPayload(_ line: [UInt8]) -> (created: [UInt8]?, payload: [UInt8]) {
+    public static func createdAndPayload(_ line: [UInt8]) -> (created: [UInt8]?, payload: [UInt8]) {
         guard let k = find(createdKey, in: line, from: 0), let p = find(payloadKey, in: line, from: k.upperBound),
             line.last == UInt8(ascii: "}")
         else { return (nil, Array("{}".utf8)) }
