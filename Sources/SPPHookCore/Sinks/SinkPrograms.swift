@@ -12,16 +12,6 @@ public struct SinkPrograms: Sendable, Equatable {
         self.transform = transform
     }
 
-    public var isEmpty: Bool { self.where == nil && transform == nil }
-
-    /// The configured programs with their key paths (`sinks[2].transform`), for messages.
-    public func named(at path: String) -> [(key: String, source: String)] {
-        var list: [(key: String, source: String)] = []
-        if let w = self.where { list.append(("\(path).where", w)) }
-        if let t = transform { list.append(("\(path).transform", t)) }
-        return list
-    }
-
     /// How the first output of `transform` becomes what the sink sends.
     public enum Output: Sendable, Equatable {
         /// Serialised as compact JSON (forward body, shell stdin, file line).

@@ -25,9 +25,4 @@ enum JQValue {
         guard count > 0, let p = jv_string_value(value) else { return [] }
         return p.withMemoryRebound(to: UInt8.self, capacity: count) { Array(UnsafeBufferPointer(start: $0, count: count)) }
     }
-
-    /// The kind's name as jq says it (`object`, `string`, …); does not consume.
-    static func kindName(_ value: jv) -> String {
-        String(cString: jv_kind_name(jv_get_kind(value)))
-    }
 }
