@@ -11,7 +11,7 @@ BENCH_PACKAGES := wrk nginx-light webhook postgresql-15
 RELEASE_FLAGS := -c release --product spp-hookd --static-swift-stdlib --scratch-path .build-static -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now
 RELEASE_BIN := .build-static/release/spp-hookd
 
-.PHONY: all deps install-packages build release man run test fuzz bench install deb systemd-test crash-test clean
+.PHONY: all deps install-packages build release man run test fuzz bench bench-scale install deb systemd-test crash-test clean
 
 all: build
 
@@ -67,6 +67,14 @@ bench: deps
 	$(SWIFT) build -c release
 	bash scripts/bench.sh
 	bash scripts/bench-sinks.sh
+
+# Start-up, memory and reading with a large log (BENCH_SCALE_EVENTS events in the dedup
+# window, about 2 KiB each), on the installed build (static standard library).
+BENCH_SCALE_EVENTS ?= 1000000
+bench-scale: deps
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(BENCH_PACKAGES)"
+	$(SWIFT) build $(RELEASE_FLAGS)
+	python3 scripts/bench-scale.py --bin $(RELEASE_BIN) --out bench-out/scale --events $(BENCH_SCALE_EVENTS)
 
 # Binary, systemd units, /etc/spp-hookd/config.json (kept if present), docs. PREFIX, DESTDIR.
 install: man release

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 #ifndef SPP_HOOKD_COPENSSL_SHIM_H
 #define SPP_HOOKD_COPENSSL_SHIM_H
+// The SHA-256 of event ids uses the low-level digest (deprecated in OpenSSL 3, still
+// shipped): the EVP route loads the provider machinery on first use, about 2 MiB of
+// libcrypto pages resident in a daemon that may never need more of OpenSSL.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>

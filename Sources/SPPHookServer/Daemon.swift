@@ -51,6 +51,7 @@ public final class Daemon: Sendable {
         let r = log.recovery
         logger.info("event log open", metadata: [
             "path": "\(log.path)", "events": "\(r.lines)", "lastSeq": "\(r.lastSeq)", "dedupEntries": "\(r.dedupEntries)",
+            "checkpoint": "\(r.checkpoint)", "scannedBytes": "\(r.scannedBytes)",
         ])
         let metrics = DaemonMetrics()
         let fanout: Fanout
@@ -230,6 +231,7 @@ public final class Daemon: Sendable {
         adminServer?.shutdown(timeout: 0.1)
         server.shutdown(timeout: timeout * 0.6)
         log.drain()
+        log.checkpointNow()
         fanout.stop(timeout: max(0.5, deadline - monotonicSeconds()))
     }
 
@@ -249,7 +251,7 @@ public final class Daemon: Sendable {
     private func startHousekeeping() {
         POSIXThread.detach { [self] in
             var last: StatusSnapshot?
-            var lastWrite = 0.0, lastRetention = monotonicSeconds()
+            var lastWrite = 0.0, lastRetention = monotonicSeconds(), lastCheckpoint = monotonicSeconds()
             let path = Self.statusPath(dataDir: config.dataDir)
             while !stopping.load(ordering: .relaxed) {
                 var now = snapshot()
@@ -264,6 +266,10 @@ public final class Daemon: Sendable {
                     }
                 }
                 log.checkHealth()
+                if monotonicSeconds() - lastCheckpoint >= Double(config.log.checkpointSeconds) {
+                    log.scheduleCheckpoint()
+                    lastCheckpoint = monotonicSeconds()
+                }
                 if monotonicSeconds() - lastRetention >= 60 {
                     log.applyRetention()
                     lastRetention = monotonicSeconds()

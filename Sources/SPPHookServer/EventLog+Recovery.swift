@@ -4,8 +4,9 @@ import Logging
 import SPPHookCore
 
 extension EventLog {
-    /// Scans the whole active segment (and recent rotated ones): finds the last sequence
-    /// number and rebuilds the dedup index.
+    /// Scans the active segment (and recent rotated ones): finds the last sequence number
+    /// and rebuilds the dedup index. With a checkpoint, only the log after the position it
+    /// covers is read, and its index is completed from there.
     ///
     /// Only an unterminated last line is cut off: that is what a crash during a write leaves
     /// (the batch it belongs to was never acknowledged). The bytes cut off are kept in
@@ -13,32 +14,42 @@ extension EventLog {
     /// record may hold an acknowledged event, so it is never cut: start-up stops with an
     /// error that says where it is, and nothing is changed.
     static func recover(
-        file: any AppendFile, path: String, rotated: [LogDirectory.Segment], dedup: inout DedupIndex, now: Timestamp,
-        logger: Logger
+        file: any AppendFile, path: String, base: Int64, rotated: [LogDirectory.Segment], after checkpoint: DedupCheckpoint?,
+        dedup: inout DedupIndex, now: Timestamp, logger: Logger
     ) throws(IOError) -> Recovery {
         var r = Recovery()
+        r.lastSeq = checkpoint?.lastSeq ?? 0
+        let from = checkpoint?.end ?? 0
         let cutoff = now.millisecondsSinceEpoch - dedup.windowMs
         // Rotated segments hold complete lines only. The newest gives the last seq when the
-        // active segment is empty; those written to within the window refill the dedup index.
-        for (i, segment) in rotated.enumerated() where i == rotated.count - 1 || segment.modified * 1000 >= cutoff {
+        // active segment is empty; those written to within the window refill the dedup index
+        // (with a checkpoint: those after its position).
+        for (i, segment) in rotated.enumerated() where segment.end > from
+            && (checkpoint != nil || i == rotated.count - 1 || segment.modified * 1000 >= cutoff)
+        {
             do {
                 let (old, _) = try POSIXAppendFile.open(segment.path)
-                try forEachLine(of: old, size: old.size()) { _, _, parsed in
+                let start = max(0, from - segment.base)
+                let size = try old.size()
+                r.scannedBytes += max(0, size - start)
+                try forEachLine(of: old, from: start, size: size) { _, lineStart, parsed in
                     guard let parsed else { return }
                     r.lastSeq = max(r.lastSeq, parsed.seq)
-                    remember(parsed, in: &dedup, cutoff: cutoff)
+                    remember(parsed, at: segment.base + lineStart, in: &dedup, cutoff: cutoff)
                 }
             } catch {
                 logger.warning("cannot read a rotated event log segment", metadata: ["segment": "\(segment.path)", "error": "\(error)"])
             }
         }
         let size = try file.size()
-        var goodEnd: Int64 = 0
+        let start = min(size, max(0, from - base))
+        var goodEnd = start
         var damage: (offset: Int64, afterSeq: UInt64)?
         // Lines near the end get a full JSON check (with the depth stored data may have),
         // the rest the cheap prefix check, so start-up stays fast on a large log.
         let fullCheckFrom = max(0, size - (1 << 20))
-        try forEachLine(of: file, size: size) { line, lineStart, parsed in
+        r.scannedBytes += size - start
+        try forEachLine(of: file, from: start, size: size) { line, lineStart, parsed in
             guard damage == nil else {
                 r.validLinesAfterDamage += parsed == nil ? 0 : 1
                 return
@@ -49,7 +60,7 @@ extension EventLog {
                 r.lines += 1
                 r.lastSeq = parsed.seq
                 goodEnd = lineStart + Int64(line.count) + 1
-                remember(parsed, in: &dedup, cutoff: cutoff)
+                remember(parsed, at: base + lineStart, in: &dedup, cutoff: cutoff)
             } else {
                 damage = (lineStart, r.lastSeq)
             }
@@ -77,20 +88,20 @@ extension EventLog {
         return r
     }
 
-    private static func remember(_ line: EventLogLine, in dedup: inout DedupIndex, cutoff: Int64) {
+    private static func remember(_ line: EventLogLine, at offset: Int64, in dedup: inout DedupIndex, cutoff: Int64) {
         guard dedup.isEnabled, line.receivedAt.millisecondsSinceEpoch >= cutoff, let key = DedupIndex.Key(id: line.id) else { return }
-        let category = EventCategory(rawValue: line.category) ?? .other
-        dedup.insert(key, .init(seq: line.seq, atMs: line.receivedAt.millisecondsSinceEpoch, category: category, durable: true))
+        dedup.remember(key, offset: offset, atMs: line.receivedAt.millisecondsSinceEpoch)
     }
 
-    /// Calls `body` with every newline-terminated line of `file` (without the newline), the
-    /// line's offset, and its record prefix when it has one. Reads 1 MiB at a time.
+    /// Calls `body` with every newline-terminated line of `file` from `start` (a line
+    /// boundary) on (without the newline), the line's offset, and its record prefix when it
+    /// has one. Reads 1 MiB at a time.
     private static func forEachLine(
-        of file: any AppendFile, size: Int64, _ body: (ArraySlice<UInt8>, Int64, EventLogLine?) -> Void
+        of file: any AppendFile, from start: Int64 = 0, size: Int64, _ body: (ArraySlice<UInt8>, Int64, EventLogLine?) -> Void
     ) throws(IOError) {
-        var offset: Int64 = 0
+        var offset = start
         var carry: [UInt8] = []
-        var carryStart: Int64 = 0  // file offset of carry[0]
+        var carryStart = start  // file offset of carry[0]
         while offset < size {
             let chunk = try file.read(at: offset, count: 1 << 20)
             if chunk.isEmpty { break }

@@ -31,10 +31,14 @@ public final class EventLog: Sendable {
         /// Valid-looking lines found after the first bad one (a sign of corruption, not a crash).
         public var validLinesAfterDamage = 0
         public var dedupEntries = 0
+        /// Whether start-up used `dedup.checkpoint`, or why not.
+        public var checkpoint = "none"
+        /// Bytes of log read at start-up (all of it without a checkpoint, the rest after it with one).
+        public var scannedBytes: Int64 = 0
     }
 
     enum Item {
-        case new(seq: UInt64, key: DedupIndex.Key?, tail: [UInt8], completion: Completion)
+        case new(seq: UInt64, key: DedupIndex.Key?, atMs: Int64, tail: [UInt8], completion: Completion)
         case duplicate(key: DedupIndex.Key, completion: Completion)
     }
 
@@ -43,6 +47,9 @@ public final class EventLog: Sendable {
         var dedup: DedupIndex
         var batch: [Item] = []
         var flushing = false
+        /// The end of the last batch on disk and the seq of its last line: what a checkpoint
+        /// of `dedup` covers.
+        var covered: (end: Int64, seq: UInt64)
     }
 
     struct Writer: ~Copyable {
@@ -81,6 +88,11 @@ public final class EventLog: Sendable {
     let state: Mutex<State>
     let writer: Mutex<Writer>
     private let queue = WorkerThread()
+    /// Checkpoints are written here, off the writer's queue.
+    let checkpointQueue = WorkerThread()
+    /// The position the last checkpoint written covers.
+    let checkpointed = Mutex<Int64?>(nil)
+    let clock: any WallClock
     let logger: Logger
 
     /// Opens `<directory>/events.jsonl`, creating the directory and file as needed,
@@ -105,15 +117,32 @@ public final class EventLog: Sendable {
         self.path = path
         self.directory = LogDirectory(path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ".")
         self.settings = settings
+        self.clock = clock
         self.logger = logger
         let base = directory.activeBase()
         var dedup = DedupIndex(windowSeconds: dedupWindowSeconds)
-        let recovery = try Self.recover(file: file, path: path, rotated: directory.rotated(), dedup: &dedup, now: clock.now(),
-            logger: logger)
+        let now = clock.now()
+        var checkpoint: DedupCheckpoint?
+        var note = "none"
+        switch Self.loadCheckpoint(directory: directory, active: file, activeBase: base, windowMs: dedup.windowMs) {
+        case .loaded(let table, let cp):
+            (dedup, checkpoint) = (DedupIndex(table: table), cp)
+        case .missing:
+            break
+        case .refused(let why):
+            note = "refused: \(why)"
+            logger.warning("dedup checkpoint not used; reading the whole event log", metadata: ["reason": "\(why)"])
+        }
+        var recovery = try Self.recover(file: file, path: path, base: base, rotated: directory.rotated(), after: checkpoint,
+            dedup: &dedup, now: now, logger: logger)
+        if let checkpoint { note = "loaded \(checkpoint.count) entries covering the log up to \(checkpoint.end)" }
+        recovery.checkpoint = note
         self.recovery = recovery
-        // Seqs issued before the log lost history (a cursor was ahead of it) stay used.
-        self.state = Mutex(State(lastSeq: max(recovery.lastSeq, directory.seqFloor()), dedup: dedup))
         let size = try file.size()
+        // Seqs issued before the log lost history (a cursor was ahead of it) stay used.
+        self.state = Mutex(State(lastSeq: max(recovery.lastSeq, directory.seqFloor()), dedup: dedup,
+            covered: (base + size, recovery.lastSeq)))
+        if let checkpoint, checkpoint.end == base + size { checkpointed.withLock { $0 = checkpoint.end } }
         self.writer = Mutex(Writer(file: file, base: base, durableSize: size))
         self.durable = Atomic(base + size)
         self.base = Atomic(base)
@@ -161,19 +190,21 @@ public final class EventLog: Sendable {
         id: String, category: EventCategory, receivedAt: Timestamp, tail: [UInt8], completion: @escaping Completion
     ) {
         let key = DedupIndex.Key(id: id)
+        let atMs = receivedAt.millisecondsSinceEpoch
         var startFlush = false
         let immediate: Outcome? = state.withLock { s in
-            s.dedup.expire(now: receivedAt.millisecondsSinceEpoch)
-            if let key, let entry = s.dedup[key] {
-                if entry.durable { return .duplicate(seq: entry.seq, category: entry.category) }
+            s.dedup.expire(now: atMs)
+            let found = key.map { key in s.dedup.lookup(key) { self.original(at: $0, key: key) } } ?? .new
+            switch found {
+            case .stored(let original):
+                return .duplicate(seq: original.seq, category: original.category)
+            case .pending:
                 // The original is still on its way to disk: answer once it is.
-                s.batch.append(.duplicate(key: key, completion: completion))
-            } else {
+                if let key { s.batch.append(.duplicate(key: key, completion: completion)) }
+            case .new:
                 s.lastSeq += 1
-                if let key {
-                    s.dedup.insert(key, .init(seq: s.lastSeq, atMs: receivedAt.millisecondsSinceEpoch, category: category, durable: false))
-                }
-                s.batch.append(.new(seq: s.lastSeq, key: key, tail: tail, completion: completion))
+                if let key { s.dedup.addPending(key, .init(seq: s.lastSeq, category: category)) }
+                s.batch.append(.new(seq: s.lastSeq, key: key, atMs: atMs, tail: tail, completion: completion))
             }
             if !s.flushing {
                 s.flushing = true
@@ -217,7 +248,9 @@ public final class EventLog: Sendable {
             }
             guard let items else { return }
             var bytes: [UInt8] = []
-            for case .new(let seq, _, let tail, _) in items {
+            var starts: [Int64] = []  // where each new line starts in `bytes`
+            for case .new(let seq, _, _, let tail, _) in items {
+                starts.append(Int64(bytes.count))
                 bytes.append(contentsOf: EventRecord.head(seq: seq))
                 bytes.append(contentsOf: tail)
             }
@@ -235,22 +268,30 @@ public final class EventLog: Sendable {
                 durable.store(end, ordering: .releasing)
                 for s in subscribers.withLock({ $0 }) { s.notify() }
             }
-            if rotated { applyRetention() }
+            if rotated {
+                applyRetention()
+                scheduleCheckpoint()
+            }
+            let batchStart = end - Int64(bytes.count)
             var outcomes: [(Completion, Outcome)] = []
             state.withLock { s in
+                var n = 0
                 for item in items {
                     switch item {
-                    case .new(let seq, let key, _, let completion):
+                    case .new(let seq, let key, let atMs, _, let completion):
+                        let offset = batchStart + starts[n]
+                        n += 1
                         if let failure {
-                            if let key { s.dedup.remove(key, seq: seq) }
+                            if let key { s.dedup.dropPending(key, seq: seq) }
                             outcomes.append((completion, .unavailable(failure)))
                         } else {
-                            if let key { s.dedup.markDurable(key, seq: seq) }
+                            if let key { s.dedup.commit(key, seq: seq, offset: offset, atMs: atMs) }
+                            s.covered = (end, seq)
                             outcomes.append((completion, .stored(seq: seq)))
                         }
                     case .duplicate(let key, let completion):
-                        if let e = s.dedup[key], e.durable {
-                            outcomes.append((completion, .duplicate(seq: e.seq, category: e.category)))
+                        if case .stored(let o) = s.dedup.lookup(key, verify: { self.original(at: $0, key: key) }) {
+                            outcomes.append((completion, .duplicate(seq: o.seq, category: o.category)))
                         } else {
                             outcomes.append((completion, .unavailable(failure ?? "the original delivery was not stored")))
                         }

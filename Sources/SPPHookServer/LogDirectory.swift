@@ -30,6 +30,8 @@ public struct LogDirectory: Sendable {
     var basePath: String { directory + "/events.base" }
     /// The highest seq ever issued when it is not in the log any more (see `continueSeq`).
     var seqFloorPath: String { directory + "/events.seq-floor" }
+    /// The dedup index and the log position it covers (see ``DedupCheckpoint``).
+    public var checkpointPath: String { directory + "/dedup.checkpoint" }
 
     /// The recorded seq floor; 0 when there is none.
     func seqFloor() -> UInt64 { Self.readNumber(seqFloorPath).flatMap { UInt64(exactly: $0) } ?? 0 }

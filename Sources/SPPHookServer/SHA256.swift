@@ -2,13 +2,10 @@
 internal import COpenSSL
 
 /// SHA-256 through the system OpenSSL (EVP API, not deprecated in 3.0).
+/// SHA-256 through the system OpenSSL's low-level digest (`SHA256_Init`/`Update`/`Final`):
+/// deprecated in OpenSSL 3 but shipped, and unlike the EVP API it does not load the
+/// provider machinery (about 2 MiB of libcrypto resident) for the event id of every request.
 public enum SHA256 {
-    /// Fetched once: `EVP_sha256()` makes OpenSSL 3 look the implementation up on every call.
-    nonisolated(unsafe) private static let algorithm: OpaquePointer = {
-        guard let md = EVP_MD_fetch(nil, "SHA256", nil) else { preconditionFailure("OpenSSL has no SHA-256") }
-        return md
-    }()
-
     public static func hash(_ bytes: [UInt8]) -> [UInt8] {
         hash(parts: bytes)
     }
@@ -16,15 +13,13 @@ public enum SHA256 {
     /// The digest of the parts one after another (no concatenated copy).
     public static func hash(parts: [UInt8]...) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        guard let ctx = EVP_MD_CTX_new() else { preconditionFailure("EVP_MD_CTX_new failed") }
-        defer { EVP_MD_CTX_free(ctx) }
-        var ok = EVP_DigestInit_ex2(ctx, algorithm, nil) == 1
+        var ctx = SHA256_CTX()
+        var ok = SHA256_Init(&ctx) == 1
         for part in parts where ok {
-            ok = part.withUnsafeBytes { EVP_DigestUpdate(ctx, $0.baseAddress, $0.count) } == 1
+            ok = part.withUnsafeBytes { SHA256_Update(&ctx, $0.baseAddress, $0.count) } == 1
         }
-        ok = ok && EVP_DigestFinal_ex(ctx, &digest, &length) == 1
-        precondition(ok && length == 32, "SHA-256 failed")
+        ok = ok && SHA256_Final(&digest, &ctx) == 1
+        precondition(ok, "SHA-256 failed")
         return digest
     }
 

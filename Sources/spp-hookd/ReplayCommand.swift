@@ -33,6 +33,9 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Deliver the sink's dead letters instead of the log (same as `dead-letters retry`).")
     var deadLetters = false
 
+    @Flag(name: .shortAndLong, help: "Print a line for every event delivered (otherwise a progress line on a terminal).")
+    var verbose = false
+
     func run() throws {
         let loaded = try loadOrExit(config)
         let sinkConfig = try findSink(sink, in: loaded.config)
@@ -47,7 +50,7 @@ struct ReplayCommand: ParsableCommand {
                 throw ExitCode(64)
             }
         }
-        try replay(loaded.config, sinkConfig, selection: selection, deadLetters: deadLetters)
+        try replay(loaded.config, sinkConfig, selection: selection, deadLetters: deadLetters, verbose: verbose)
     }
 }
 
@@ -73,36 +76,44 @@ func findSink(_ name: String, in config: DaemonConfig) throws -> SinkConfig {
     return s
 }
 
-func replay(_ config: DaemonConfig, _ sink: SinkConfig, selection: Replay.Selection, deadLetters: Bool) throws {
+func replay(_ config: DaemonConfig, _ sink: SinkConfig, selection: Replay.Selection, deadLetters: Bool, verbose: Bool = false) throws {
     var logger = Logger(label: "spp-hookd")
     logger.logLevel = .warning
+    let shown = ReplayProgress(verbose: verbose)
     let engine: Replay
     do {
-        engine = try Replay(config: sink, index: config.sinks.firstIndex { $0.name == sink.name } ?? 0, api: config.api, dataDir: config.dataDir, environment: SecretResolver.processEnvironment(),
-            hidden: config.secretVariableNames, logger: logger) {
-            print($0)
-        }
+        engine = try Replay(config: sink, index: config.sinks.firstIndex { $0.name == sink.name } ?? 0, api: config.api, dataDir: config.dataDir,
+            environment: SecretResolver.processEnvironment(), hidden: config.secretVariableNames, logger: logger, progress: shown.note)
     } catch {
         printError("spp-hookd: \(error)")
         throw ExitCode(1)
     }
-    let events: [LoggedEvent]
+    var report = Replay.Report()
+    var count = 0
     var taken: DeadLetters.Taken?
     do {
         if deadLetters {
             let (letters, files, unreadable) = try engine.takeDeadLetters()
-            (events, taken) = (letters, files)
+            taken = files
             if unreadable > 0 {
                 printError("spp-hookd: \(unreadable) dead letter(s) could not be read; kept in \(DeadLetters(dataDir: config.dataDir, sink: sink.name).path)")
             }
+            count = letters.count
+            report = engine.deliver(letters)
         } else {
-            events = try Replay.select(dataDir: config.dataDir, config: sink, selection: selection)
+            // In batches from where the selection starts: memory stays flat however much is replayed.
+            try Replay.forEachBatch(dataDir: config.dataDir, config: sink, selection: selection, size: 4096) { batch in
+                count += batch.count
+                report.add(engine.deliver(batch))
+                return true
+            }
         }
     } catch {
+        shown.finish()
         printError("spp-hookd: \(error)")
         throw ExitCode(1)
     }
-    let report = engine.deliver(events)
+    shown.finish()
     // Every letter is now delivered or written back as a new one: the taken files can go
     // (unless a letter could not be written back: then they stay, and the next retry takes them).
     if report.unrecorded == 0 {
@@ -111,6 +122,6 @@ func replay(_ config: DaemonConfig, _ sink: SinkConfig, selection: Replay.Select
         printError("spp-hookd: kept \(taken.files.joined(separator: ", ")): \(report.unrecorded) failure(s) could not be written back")
     }
     let skipped = report.skipped > 0 ? " (\(report.skipped) passed over by its where/transform)" : ""
-    print("\(sink.name): \(events.count) event(s), \(report.delivered) delivered, \(report.failed) failed\(skipped)")
+    print("\(sink.name): \(count) event(s), \(report.delivered) delivered, \(report.failed) failed\(skipped)")
     if report.failed > 0 { throw ExitCode(1) }
 }

@@ -130,12 +130,13 @@ public enum ConfigDecoder {
         var settings = DaemonConfig.LogSettings()
         guard let value else { return settings }
         guard case .object(let o) = value else { throw ConfigError("log", "must be an object") }
-        try allowKeys(o, ["maxBytes", "keepFiles", "keepDays"], at: "log")
+        try allowKeys(o, ["maxBytes", "keepFiles", "keepDays", "checkpointSeconds"], at: "log")
         if o["maxBytes"] != nil {
             settings.maxBytes = Int64(try int(o["maxBytes"], "log.maxBytes", default: 0, range: 4096...(1 << 50)))
         }
         if o["keepFiles"] != nil { settings.keepFiles = try int(o["keepFiles"], "log.keepFiles", default: 0, range: 0...1_000_000) }
         if o["keepDays"] != nil { settings.keepDays = try int(o["keepDays"], "log.keepDays", default: 0, range: 0...36_500) }
+        settings.checkpointSeconds = try int(o["checkpointSeconds"], "log.checkpointSeconds", default: 60, range: 1...86_400)
         return settings
     }
 

@@ -70,11 +70,16 @@ public struct DaemonConfig: Sendable, Equatable {
         public var keepFiles: Int?
         /// Delete rotated segments older than this; nil: no limit.
         public var keepDays: Int?
+        /// How often the dedup index and the log position are saved (`dedup.checkpoint`),
+        /// so start-up reads only the log written after: at most this much log is read
+        /// again after a crash. Also saved on rotation and on stop.
+        public var checkpointSeconds = 60
 
-        public init(maxBytes: Int64? = nil, keepFiles: Int? = nil, keepDays: Int? = nil) {
+        public init(maxBytes: Int64? = nil, keepFiles: Int? = nil, keepDays: Int? = nil, checkpointSeconds: Int = 60) {
             self.maxBytes = maxBytes
             self.keepFiles = keepFiles
             self.keepDays = keepDays
+            self.checkpointSeconds = checkpointSeconds
         }
     }
 

@@ -14,6 +14,15 @@ public struct Replay {
         public var failed = 0
         /// Failures that could not be written back as dead letters.
         public var unrecorded = 0
+
+        public init() {}
+
+        public mutating func add(_ other: Report) {
+            delivered += other.delivered
+            skipped += other.skipped
+            failed += other.failed
+            unrecorded += other.unrecorded
+        }
     }
 
     public struct Selection: Sendable {
@@ -32,11 +41,18 @@ public struct Replay {
     let sink: any EventSink
     let deadLetters: DeadLetters
     let clock: any WallClock
-    let progress: (String) -> Void
+    let progress: (Note) -> Void
+
+    /// What happens during a replay, for the command to show.
+    public enum Note: Sendable {
+        case delivered(seq: UInt64, event: String)
+        /// A retry or a failure, worth a line of its own.
+        case problem(String)
+    }
 
     public init(
         config: SinkConfig, index: Int = 0, api: APIConfig? = nil, dataDir: String, environment: [String: String], hidden: Set<String> = [],
-        logger: Logger, progress: @escaping (String) -> Void
+        logger: Logger, progress: @escaping (Note) -> Void
     ) throws(Fanout.SetupError) {
         self.config = config
         self.sink = try Fanout.makeSink(config, index: index, api: api, environment: environment, hidden: hidden, logger: logger)
@@ -45,23 +61,43 @@ public struct Replay {
         self.progress = progress
     }
 
-    /// Events from the log that the sink takes and `selection` picks.
-    public static func select(dataDir: String, config: SinkConfig, selection: Selection) throws(IOError) -> [LoggedEvent] {
+    /// Events from the log that the sink takes and `selection` picks (at most `limit`).
+    public static func select(dataDir: String, config: SinkConfig, selection: Selection, limit: Int = .max) throws(IOError)
+        -> [LoggedEvent]
+    {
+        var result: [LoggedEvent] = []
+        try forEachBatch(dataDir: dataDir, config: config, selection: selection, size: min(limit, 1024)) { batch in
+            result += batch.prefix(limit - result.count)
+            return result.count < limit
+        }
+        return result
+    }
+
+    /// Hands the selected events to `body` in batches of up to `size`, reading from where the
+    /// selection starts (``LogSearch``), until the log's end or `body` returns false.
+    public static func forEachBatch(
+        dataDir: String, config: SinkConfig, selection: Selection, size: Int, _ body: ([LoggedEvent]) -> Bool
+    ) throws(IOError) {
         let log = OfflineLog(dataDir: dataDir)
-        var reader = LogReader(source: log, offset: 0, skipThrough: 0)
+        let start = LogSearch.start(dataDir: dataDir, fromSeq: selection.fromSeq, since: selection.since)
+        var reader = LogReader(source: log, offset: start, skipThrough: 0)
         defer { reader.close() }
         let end = log.end
-        var result: [LoggedEvent] = []
+        let filter = selection.events.map { SinkFilter(events: $0) }
+        var batch: [LoggedEvent] = []
         while let e = try reader.peek(upTo: end) {
             reader.pop()
             guard e.seq >= selection.fromSeq else { continue }
             if let since = selection.since, e.head.receivedAt < since { continue }
-            if let events = selection.events, !SinkFilter(events: events).matches(category: e.category, event: e.head.event) {
-                continue
+            if let filter, !filter.matches(category: e.category, event: e.head.event) { continue }
+            guard config.filter.matches(category: e.category, event: e.head.event) else { continue }
+            batch.append(e)
+            if batch.count >= size {
+                guard body(batch) else { return }
+                batch.removeAll(keepingCapacity: true)
             }
-            if config.filter.matches(category: e.category, event: e.head.event) { result.append(e) }
         }
-        return result
+        if !batch.isEmpty { _ = body(batch) }
     }
 
     /// The sink's dead letters, taken out of its file; call `finish()` on the result once
@@ -108,7 +144,7 @@ public struct Replay {
                     switch outcome {
                     case .delivered:
                         report.delivered += 1
-                        progress("delivered seq \(batch[k].seq) \(batch[k].head.event)")
+                        progress(.delivered(seq: batch[k].seq, event: batch[k].head.event))
                     case .retry(let why, let after):
                         lastError[k] = why
                         next.append(k)
@@ -123,7 +159,7 @@ public struct Replay {
                 pending = next
                 if !pending.isEmpty && attempts < config.retry.maxAttempts {
                     let delay = max(wait, config.retry.delay(afterAttempt: attempts, random: Double.random(in: 0..<1)))
-                    progress("retrying \(pending.count) event(s) in \((delay * 10).rounded() / 10) s: \(lastError[pending[0]] ?? "")")
+                    progress(.problem("retrying \(pending.count) event(s) in \((delay * 10).rounded() / 10) s: \(lastError[pending[0]] ?? "")"))
                     usleep(useconds_t(min(delay, 3600) * 1_000_000))
                 }
             }
@@ -134,12 +170,12 @@ public struct Replay {
 
     private func fail(_ event: LoggedEvent, attempts: Int, why: String, report: inout Report) {
         report.failed += 1
-        progress("FAILED seq \(event.seq) \(event.head.event): \(why)")
+        progress(.problem("FAILED seq \(event.seq) \(event.head.event): \(why)"))
         do {
             try deadLetters.append(sink: config.name, event: event, attempts: attempts, error: why, at: clock.now())
         } catch {
             report.unrecorded += 1
-            progress("cannot write the dead letter for seq \(event.seq): \(error)")
+            progress(.problem("cannot write the dead letter for seq \(event.seq): \(error)"))
         }
     }
 }

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+import Glibc
+import SPPHookCore
+
+/// Single lines of the log read by position: a dedup candidate's original, and the line a
+/// checkpoint's position ends.
+extension EventLog {
+    /// The event a redelivery duplicates: the one whose line starts at `offset`, when its id
+    /// is `key`; nil otherwise (then the redelivery is stored as a new event).
+    func original(at offset: Int64, key: DedupIndex.Key) -> DedupIndex.Original? {
+        // A rotation between choosing the file and reading it: look again, once.
+        for _ in 0..<2 {
+            let base = activeBase
+            let line = Self.line(at: offset, directory: directory, activeBase: base)
+            guard activeBase == base else { continue }
+            guard let line, let parsed = EventLogLine(line[...]), DedupIndex.Key(id: parsed.id) == key else { return nil }
+            return .init(seq: parsed.seq, category: EventCategory(rawValue: parsed.category) ?? .other)
+        }
+        return nil
+    }
+
+    /// The line that starts at the logical `offset`, without its newline.
+    static func line(at offset: Int64, directory: LogDirectory, activeBase: Int64) -> [UInt8]? {
+        guard let (fd, start) = open(holding: offset, directory: directory, activeBase: activeBase) else { return nil }
+        defer { close(fd) }
+        var buffer: [UInt8] = []
+        var want = 4096
+        while buffer.count < maxLine {
+            guard let chunk = readAt(fd, at: start + Int64(buffer.count), count: want), !chunk.isEmpty else { return nil }
+            let from = buffer.count
+            buffer.append(contentsOf: chunk)
+            if let nl = buffer[from...].firstIndex(of: 0x0A) { return Array(buffer[..<nl]) }
+            want = min(want * 4, 1 << 20)
+        }
+        return nil
+    }
+
+    /// The line that ends (with its newline) at the logical `end`, without the newline.
+    static func lineEnding(at end: Int64, directory: LogDirectory, activeBase: Int64) -> [UInt8]? {
+        guard end > 0, let (fd, last) = open(holding: end - 1, directory: directory, activeBase: activeBase) else { return nil }
+        defer { close(fd) }
+        guard readAt(fd, at: last, count: 1) == [0x0A] else { return nil }
+        var window: Int64 = 4096
+        while window <= Int64(maxLine) {
+            let from = max(0, last - window)
+            guard let bytes = readAt(fd, at: from, count: Int(last - from)), bytes.count == Int(last - from) else { return nil }
+            if let nl = bytes.lastIndex(of: 0x0A) { return Array(bytes[(nl + 1)...]) }
+            if from == 0 { return bytes }
+            window *= 4
+        }
+        return nil
+    }
+
+    /// Longer than any line the log holds (`limits.maxBodyBytes` is at most 256 MiB).
+    private static let maxLine = 300 << 20
+
+    /// Opens the segment holding the logical `offset`; returns the descriptor and the
+    /// offset within that file.
+    private static func open(holding offset: Int64, directory: LogDirectory, activeBase: Int64) -> (Int32, Int64)? {
+        let path: String, base: Int64
+        if offset >= activeBase {
+            (path, base) = (directory.activePath, activeBase)
+        } else {
+            guard let s = directory.rotated().last(where: { $0.base <= offset && offset < $0.end }) else { return nil }
+            (path, base) = (s.path, s.base)
+        }
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        return fd < 0 ? nil : (fd, offset - base)
+    }
+
+    /// Up to `count` bytes at `offset` (fewer at the end of the file); nil on an error.
+    static func readAt(_ fd: Int32, at offset: Int64, count: Int) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let g = got
+            // The buffer is not empty (got < count), so it has a base address.
+            let n = buffer.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress! + g, count - g, off_t(offset) + off_t(g)) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return nil }
+            if n == 0 { break }
+            got += n
+        }
+        return Array(buffer[..<got])
+    }
+}

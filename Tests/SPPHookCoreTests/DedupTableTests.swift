@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+@testable import SPPHookCore
+import Testing
+
+@Suite("Dedup table and checkpoint format")
+struct DedupTableTests {
+    static func key(_ n: Int) -> DedupKey {
+        let hex = String(UInt64(truncatingIfNeeded: n) &* 0x2545_F491_4F6C_DD1D, radix: 16)
+        return DedupKey(id: String(repeating: "0", count: 32 - hex.count) + hex)!
+    }
+
+    /// What a log would answer: the key whose line starts at each offset.
+    struct Log {
+        var keys: [Int64: DedupKey] = [:]
+
+        func verify(_ key: DedupKey) -> (Int64) -> Int64? {
+            { offset in keys[offset] == key ? offset : nil }
+        }
+    }
+
+    /// Times are kept in whole seconds rounded up: an entry lives at least the window.
+    @Test(arguments: [(1_000, 60_999, true), (1_000, 61_000, true), (1_000, 61_001, false), (1_001, 62_000, true), (1_001, 62_001, false)])
+    func expiryIsNeverEarly(insertedMs: Int, nowMs: Int, kept: Bool) {
+        var table = DedupTable(windowSeconds: 60)
+        let log = Log(keys: [7: Self.key(1)])
+        table.insert(Self.key(1), offset: 7, atMs: Int64(insertedMs))
+        table.expire(now: Int64(nowMs))
+        #expect((table.first(matching: Self.key(1), log.verify(Self.key(1))) != nil) == kept)
+        #expect(table.count == (kept ? 1 : 0))
+    }
+
+    /// Against a plain model (a dictionary and a queue), under random inserts, expiry and
+    /// lookups, with fingerprints narrowed so that most ids collide (all in one shard and one
+    /// run of slots with the narrowest), and entry numbers wrapping often.
+    static let models: [(UInt64, UInt64)] = [((1 << 48) - 1, (1 << 24) - 2), (0xFFFF_0000_00FF, 9000), (0x3F_0000_0000, 6500), (0x7, (1 << 24) - 2)]
+
+    @Test(arguments: models)
+    func behavesLikeTheModel(fingerprintMask: UInt64, numberLimit: UInt64) {
+        var table = DedupTable(windowSeconds: 100, maxEntries: 10000, numberLimit: numberLimit, fingerprintMask: fingerprintMask)
+        var rng = SplitMix(seed: fingerprintMask ^ numberLimit)
+        var log = Log()
+        var latest: [DedupKey: Int64] = [:]  // the model: when each key was last stored
+        var now: Int64 = 1_000_000
+        var offset: Int64 = 0
+        let rounds = fingerprintMask == 0x7 ? 3000 : 20000
+        for step in 0..<rounds {
+            now += Int64(rng.next() % 40)
+            let n = Int(rng.next() % 6000)
+            let key = Self.key(n)
+            table.expire(now: now)
+            let expected = latest[key].map { $0 >= now - 100_000 } ?? false
+            let found = table.first(matching: key, log.verify(key))
+            if expected { #expect(found != nil, "step \(step): \(n) lost") }
+            if let found { #expect(log.keys[found] == key, "step \(step): \(n) matched another id") }
+            if found == nil {
+                table.insert(key, offset: offset, atMs: now)
+                log.keys[offset] = key
+                latest[key] = now
+                offset += Int64(1 + rng.next() % 3000)
+            }
+        }
+        // Every entry the table still holds is reachable and in insertion order.
+        let entries = Array(table.entries)
+        #expect(entries.count == table.count)
+        #expect(zip(entries, entries.dropFirst()).allSatisfy { $0.offset < $1.offset })
+        for e in entries {
+            let key = log.keys[e.offset]!
+            #expect(table.first(matching: key, log.verify(key)) != nil)
+        }
+    }
+
+    @Test func theOldestGoBeyondMaxEntries() {
+        var table = DedupTable(windowSeconds: 3600, maxEntries: 100)
+        var log = Log()
+        for n in 0..<250 {
+            table.insert(Self.key(n), offset: Int64(n), atMs: 1000)
+            log.keys[Int64(n)] = Self.key(n)
+            table.expire(now: 1000)
+        }
+        #expect(table.count == 100)
+        #expect(table.first(matching: Self.key(149), log.verify(Self.key(149))) == nil)
+        #expect(table.first(matching: Self.key(150), log.verify(Self.key(150))) == 150)
+    }
+
+    @Test func aSnapshotDoesNotChangeWithTheTable() {
+        var table = DedupTable(windowSeconds: 60)
+        for n in 0..<20000 { table.insert(Self.key(n), offset: Int64(n) * 10, atMs: Int64(n)) }
+        let snapshot = table.entries
+        let before = Array(snapshot)
+        for n in 20000..<30000 { table.insert(Self.key(n), offset: Int64(n) * 10, atMs: 60_000 + Int64(n)) }
+        table.expire(now: 80_000)
+        #expect(Array(snapshot) == before)
+        #expect(snapshot.count == 20000)
+        #expect(table.count < 30000)
+    }
+
+    @Test func aCheckpointRoundTrips() throws {
+        var table = DedupTable(windowSeconds: 60)
+        for n in 0..<10000 { table.insert(Self.key(n), offset: Int64(n) * 100, atMs: 5000) }
+        let cp = DedupCheckpoint(end: 1_000_000, lastSeq: 10000, windowMs: 60000, writtenAtMs: 9, count: table.count)
+        var bytes = cp.header
+        DedupCheckpoint.encode(table.entries, into: &bytes)
+        var sum = DedupCheckpoint.Checksum()
+        sum.add(bytes[...])
+        DedupCheckpoint.put(sum.final, &bytes)
+        let read = try DedupCheckpoint(header: bytes[...], fileSize: Int64(bytes.count))
+        #expect(read == cp)
+        var restored = DedupTable(windowSeconds: 60)
+        DedupCheckpoint.decode(bytes[64..<(bytes.count - 8)]) { restored.restore($0) }
+        restored.finishRestoring()
+        #expect(Array(restored.entries) == Array(table.entries))
+        var log = Log()
+        for n in 0..<10000 { log.keys[Int64(n) * 100] = Self.key(n) }
+        let lost = (0..<10000).filter { restored.first(matching: Self.key($0), log.verify(Self.key($0))) != Int64($0) * 100 }
+        #expect(lost.isEmpty)
+        // It goes on like the original: more entries, then expiry of all.
+        for n in 10000..<12000 { restored.insert(Self.key(n), offset: Int64(n) * 100, atMs: 6000) }
+        #expect(restored.first(matching: Self.key(11000), log.verify(Self.key(11000))) == nil, "not in the log: not verified")
+        restored.expire(now: 70_000)
+        #expect(restored.count == 0)
+    }
+
+    static let badHeaders: [(String, DedupCheckpoint.Invalid)] = [
+        ("short", .notACheckpoint), ("magic", .notACheckpoint), ("version", .version(2)),
+        ("truncated", .size(expected: 120, actual: 112)), ("longer", .size(expected: 120, actual: 129)),
+    ]
+
+    @Test(arguments: badHeaders)
+    func aBadHeaderIsRefused(_ damage: String, _ expected: DedupCheckpoint.Invalid) {
+        var header = DedupCheckpoint(end: 1, lastSeq: 1, windowMs: 1, writtenAtMs: 1, count: 3).header
+        var size = DedupCheckpoint.fileSize(count: 3)
+        switch damage {
+        case "short": header = Array(header.prefix(40))
+        case "magic": header[0] = UInt8(ascii: "X")
+        case "version": header[8] = 2
+        case "truncated": size -= 8
+        default: size += 9
+        }
+        #expect(throws: expected) { try DedupCheckpoint(header: header[...], fileSize: size) }
+    }
+
+    /// Any single flipped bit changes the checksum (sampled over a file's positions).
+    @Test func theChecksumSeesAFlippedBit() {
+        var bytes = DedupCheckpoint(end: 5, lastSeq: 2, windowMs: 3, writtenAtMs: 4, count: 64).header
+        for n in 0..<64 { DedupCheckpoint.put(UInt64(n) &* 0x1234_5678_9ABC_DEF1, &bytes); DedupCheckpoint.put(UInt64(n), &bytes) }
+        var good = DedupCheckpoint.Checksum()
+        good.add(bytes[...])
+        for position in stride(from: 0, to: bytes.count, by: 7) {
+            for bit in [0, 3, 7] {
+                var damaged = bytes
+                damaged[position] ^= 1 << bit
+                var sum = DedupCheckpoint.Checksum()
+                sum.add(damaged[...])
+                #expect(sum.final != good.final, "bit \(bit) of byte \(position)")
+            }
+        }
+    }
+}
+
+/// A small seeded generator, so a failing case can be run again.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""make bench-scale: start-up, memory and reading with a large event log (issue 15).
+
+For logs of 0, 100k and N events (all inside the dedup window), filled by the daemon itself
+under wrk: start-up time (exec -> READY=1, -> the port accepts, -> the first redelivery is
+answered as a duplicate of an event stored before the load), with the dedup checkpoint and
+without it (the whole log read, as before checkpoints), and RSS idle and under load.
+"""
+import argparse, atexit, json, os, shutil, signal, socket, subprocess, sys, time, urllib.request
+
+TOKEN = "benchbenchbenchbenchbenchbench32"
+NEW = {"event": "order.created", "created": 1558608668, "token": TOKEN}
+PORT, ADMIN = 18095, 18096
+KNOWN = {"event": "order.created", "created": 1558608668, "token": TOKEN,
+         "data": {"id": "KNOWN-1", "status": "Pending", "note": "stored before the load"}}
+
+LUA = r'''
+local counter = 0
+local threadid = 0
+function setup(thread) threadid = threadid + 1; thread:set("tid", threadid) end
+function init(args) counter = 0; run = args[1] or "m" end
+local pad = string.rep("x", 1500)
+function request()
+  counter = counter + 1
+  local id = run .. tostring(tid) .. "-" .. tostring(counter)
+  local body = '{"event":"order.created","created":1558608668,"token":"TOKEN","data":{"id":"B' .. id ..
+    '","date_added":"2010-12-30T15:00:00+0000","status":"Pending","service":"Logo design",' ..
+    '"client":{"id":1042,"email":"jane@example.com","name_f":"Jane","name_l":"Doe","company":"Acme"},' ..
+    '"form_data":{"Brand name":"Acme","Notes":"' .. pad .. '"},"options":{"Size":"Large"},"note":"' .. id .. '"}}'
+  return wrk.format("POST", wrk.path, {["Content-Type"] = "application/json"}, body)
+end
+'''.replace("TOKEN", TOKEN)
+
+
+def rss_kib(pid, field):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def post(body, timeout=10):
+    req = urllib.request.Request(f"http://127.0.0.1:{PORT}/spp/main", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return json.loads(r.read())
+
+
+class Daemon:
+    def __init__(self, bin, out, data, log_name):
+        self.config = f"{out}/config.json"
+        with open(self.config, "w") as f:
+            json.dump({"listen": f"127.0.0.1:{PORT}", "dataDir": data, "admin": {"listen": f"127.0.0.1:{ADMIN}"},
+                       "endpoints": [{"name": "main", "path": "/spp/main", "tokens": ["env:BENCH_TOKEN"]}],
+                       "dedupWindowSeconds": 86400}, f)
+        notify = f"{out}/notify.sock"
+        if os.path.exists(notify):
+            os.unlink(notify)
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify.bind(notify)
+        env = dict(os.environ, BENCH_TOKEN=TOKEN, NOTIFY_SOCKET=notify)
+        self.log = open(f"{out}/{log_name}.log", "w")
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen([bin, "serve", "--config", self.config, "--log-level", "info"], env=env,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        atexit.register(lambda p=self.proc: p.poll() is None and p.kill())
+
+    def wait_ready(self, timeout=120):
+        """Seconds from exec to READY=1 and to the first accepted connection."""
+        ready = accept = None
+        deadline = time.monotonic() + timeout
+        self.notify.setblocking(False)
+        while (ready is None or accept is None) and time.monotonic() < deadline:
+            if ready is None:
+                try:
+                    if b"READY=1" in self.notify.recv(4096):
+                        ready = time.monotonic() - self.t0
+                except BlockingIOError:
+                    pass
+            if accept is None:
+                s = socket.socket()
+                try:
+                    s.connect(("127.0.0.1", PORT))
+                    accept = time.monotonic() - self.t0
+                except OSError:
+                    pass
+                finally:
+                    s.close()
+            if self.proc.poll() is not None:
+                sys.exit(f"daemon exited: see {self.log.name}")
+            time.sleep(0.0005)
+        return ready, accept
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=120)
+        self.notify.close()
+
+
+def fill(args, data, events):
+    """Runs the daemon under wrk until the log holds `events` events, then stores the known one
+    (the newest: the index keeps the newest million)."""
+    d = Daemon(args.bin, args.out, data, f"fill-{events}")
+    d.wait_ready()
+    peak, run = 0, 0
+    while True:
+        status = json.load(open(f"{data}/status.json")) if os.path.exists(f"{data}/status.json") else {}
+        if status.get("lastSeq", 0) >= events:
+            break
+        run += 1
+        left = events + 1 - status.get("lastSeq", 0)
+        seconds = max(2, min(10, left // 15000))
+        subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "-s", f"{args.out}/scale.lua",
+                        f"http://127.0.0.1:{PORT}/spp/main", "--", f"f{events}r{run}"], check=True, capture_output=True)
+        peak = max(peak, rss_kib(d.proc.pid, "VmHWM"))
+        time.sleep(1.2)  # status.json is rewritten once a second
+    known = post(KNOWN)["seq"]
+    d.stop()
+    return peak, known
+
+
+def start(args, data, name, known):
+    d = Daemon(args.bin, args.out, data, name)
+    ready, accept = d.wait_ready()
+    dup = post(KNOWN)
+    first = time.monotonic() - d.t0
+    assert dup.get("duplicate") is True and dup.get("seq") == known, dup
+    new = post(dict(NEW, data={"id": f"NEW-{name}-{time.time_ns()}"}))
+    assert new.get("duplicate") is not True, new
+    time.sleep(2)
+    idle = rss_kib(d.proc.pid, "VmRSS")
+    return d, dict(ready=ready, accept=accept, first=first, idle=idle)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--bin", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--events", type=int, default=1_000_000)
+    p.add_argument("--reuse", action="store_true", help="keep the logs filled by an earlier run")
+    args = p.parse_args()
+    args.out, args.bin = os.path.abspath(args.out), os.path.abspath(args.bin)  # NOTIFY_SOCKET must be absolute
+    if not args.reuse:
+        shutil.rmtree(args.out, ignore_errors=True)
+    os.makedirs(args.out, exist_ok=True)
+    open(f"{args.out}/scale.lua", "w").write(LUA)
+    rows = []
+    for events in sorted({0, min(100_000, args.events), args.events}):
+        data = f"{args.out}/data-{events}"
+        if args.reuse and os.path.exists(f"{data}.known"):
+            fill_peak, known = json.load(open(f"{data}.known"))
+        else:
+            fill_peak, known = fill(args, data, events)
+            json.dump([fill_peak, known], open(f"{data}.known", "w"))
+        size = sum(os.path.getsize(f"{data}/{f}") for f in os.listdir(data) if f.startswith("events"))
+        # Without the checkpoint first (its stop writes a new one), then with it.
+        if os.path.exists(f"{data}/dedup.checkpoint"):
+            os.unlink(f"{data}/dedup.checkpoint")
+        d, scan = start(args, data, f"scan-{events}", known)
+        d.stop()
+        d, cp = start(args, data, f"checkpoint-{events}", known)
+        load_peak = None
+        if events == args.events and events:
+            subprocess.run(["wrk", "-t2", "-c32", "-d10s", "-s", f"{args.out}/scale.lua",
+                            f"http://127.0.0.1:{PORT}/spp/main", "--", "load"], check=True, capture_output=True)
+            load_peak = rss_kib(d.proc.pid, "VmHWM")
+        d.stop()
+        rows.append((events, size, scan, cp, fill_peak if events else None, load_peak))
+    print(f"binary: {args.bin}")
+    print(f"{'entries':>9} {'log':>8} | {'without checkpoint (whole log read)':^36} | {'with checkpoint':^36} | {'peak RSS':>9} {'peak RSS':>9}")
+    print(f"{'':>9} {'':>8} | {'READY=1':>8} {'accept':>8} {'1st dup':>8} {'idle RSS':>9} | "
+          f"{'READY=1':>8} {'accept':>8} {'1st dup':>8} {'idle RSS':>9} | {'filling':>9} {'load+1M':>9}")
+    ms = lambda s: f"{s * 1000:.0f} ms" if s is not None else "-"
+    mib = lambda k: f"{k / 1024:.1f} MiB" if k else "-"
+    for events, size, scan, cp, fill_peak, load_peak in rows:
+        print(f"{events:>9} {size / 2**30:>6.2f}Gi | {ms(scan['ready']):>8} {ms(scan['accept']):>8} {ms(scan['first']):>8} "
+              f"{mib(scan['idle']):>9} | {ms(cp['ready']):>8} {ms(cp['accept']):>8} {ms(cp['first']):>8} {mib(cp['idle']):>9} | "
+              f"{mib(fill_peak):>9} {mib(load_peak):>9}")
+
+
+main()
