@@ -162,10 +162,11 @@ def main():
         load_peak = None
         if events == args.events and events:
             subprocess.run(["wrk", "-t2", "-c32", "-d10s", "-s", f"{args.out}/scale.lua",
-                            f"http://127.0.0.1:{PORT}/spp/main", "--", "load"], check=True, capture_output=True)
+                            f"http://127.0.0.1:{PORT}/spp/main", "--", f"load{time.time_ns()}"], check=True, capture_output=True)
             load_peak = rss_kib(d.proc.pid, "VmHWM")
         d.stop()
         rows.append((events, size, scan, cp, fill_peak if events else None, load_peak))
+    reading = read_big_log(args, f"{args.out}/data-{args.events}") if args.events else []
     print(f"binary: {args.bin}")
     print(f"{'entries':>9} {'log':>8} | {'without checkpoint (whole log read)':^36} | {'with checkpoint':^36} | {'peak RSS':>9} {'peak RSS':>9}")
     print(f"{'':>9} {'':>8} | {'READY=1':>8} {'accept':>8} {'1st dup':>8} {'idle RSS':>9} | "
@@ -176,6 +177,52 @@ def main():
         print(f"{events:>9} {size / 2**30:>6.2f}Gi | {ms(scan['ready']):>8} {ms(scan['accept']):>8} {ms(scan['first']):>8} "
               f"{mib(scan['idle']):>9} | {ms(cp['ready']):>8} {ms(cp['accept']):>8} {ms(cp['first']):>8} {mib(cp['idle']):>9} | "
               f"{mib(fill_peak):>9} {mib(load_peak):>9}")
+
+    print()
+    print(f"reading the {args.events}-event log (the daemon stopped; the commands read the files):")
+    for name, seconds, note in reading:
+        print(f"  {name:<52} {seconds * 1000:>8.0f} ms  {note}")
+
+
+def read_big_log(args, data):
+    """tail, replay and status on the big log, timed from exec to exit."""
+    config = f"{args.out}/replay.json"
+    archive = f"{args.out}/archive.jsonl"
+    with open(config, "w") as f:
+        json.dump({"listen": f"127.0.0.1:{PORT}", "dataDir": data,
+                   "endpoints": [{"name": "main", "path": "/spp/main", "tokens": ["env:BENCH_TOKEN"]}],
+                   "sinks": [{"name": "archive", "type": "file", "path": archive}]}, f)
+    with open(f"{data}/events.jsonl", "rb") as f:  # the last 1001 events (about 2 KiB each)
+        f.seek(max(0, os.path.getsize(f"{data}/events.jsonl") - (4 << 20)))
+        tail = [json.loads(l) for l in f.read().rstrip(b"\n").split(b"\n")[1:]][-1001:]
+    last, since = tail[-1], tail[0]["receivedAt"]
+    env = dict(os.environ, BENCH_TOKEN=TOKEN)
+    rows = []
+
+    def timed(name, argv, note=lambda out: "", ok=(0,)):
+        if os.path.exists(archive):
+            os.unlink(archive)
+        t0 = time.monotonic()
+        r = subprocess.run([args.bin] + argv, env=env, capture_output=True, text=True)
+        seconds = time.monotonic() - t0
+        if r.returncode not in ok:
+            sys.exit(f"{name}: exit {r.returncode}: {r.stderr[-500:]}")
+        rows.append((name, seconds, note(r.stdout)))
+        return r.stdout, seconds
+
+    lines = lambda out: f"{len(out.splitlines())} lines"
+    timed("tail -n 5 --event order.created (recent matches)", ["tail", "--data-dir", data, "-n", "5", "--event", "order.created"], lines)
+    timed("tail -n 5 --event no.such.event (no match: all read)", ["tail", "--data-dir", data, "-n", "5", "--event", "no.such.event"], lines)
+    timed(f"replay --since <time of the 1001st-last event>", ["replay", "--config", config, "--sink", "archive", "--since", since],
+          lambda out: out.strip().splitlines()[-1])
+    timed("replay --from-seq <last seq - 1000>", ["replay", "--config", config, "--sink", "archive", "--from-seq", str(last["seq"] - 1000)],
+          lambda out: out.strip().splitlines()[-1])
+    out, seconds = timed("replay (the whole log, to a file sink)", ["replay", "--config", config, "--sink", "archive"],
+                         lambda out: out.strip().splitlines()[-1])
+    events = int(out.strip().splitlines()[-1].split(": ")[1].split(" ")[0])
+    rows[-1] = (rows[-1][0], seconds, rows[-1][2] + f"; {events / seconds:,.0f} events/s")
+    timed("status", ["status", "--config", config], lambda out: "", ok=(0, 3))  # 3: not running
+    return rows
 
 
 main()

@@ -32,12 +32,14 @@ struct DedupTableTests {
     /// Against a plain model (a dictionary and a queue), under random inserts, expiry and
     /// lookups, with fingerprints narrowed so that most ids collide (all in one shard and one
     /// run of slots with the narrowest), and entry numbers wrapping often.
-    static let models: [(UInt64, UInt64)] = [((1 << 48) - 1, (1 << 24) - 2), (0xFFFF_0000_00FF, 9000), (0x3F_0000_0000, 6500), (0x7, (1 << 24) - 2)]
+    /// Fingerprint masks: all bits; shard and tag only (each shard one run of slots); start
+    /// bits only (every tag equal); eight values in all.
+    static let models: [(UInt32, UInt64)] = [(.max, (1 << 24) - 2), (0xFF00_003F, 9000), (0x00FF_FFC0, 6500), (0x7, (1 << 24) - 2)]
 
     @Test(arguments: models)
-    func behavesLikeTheModel(fingerprintMask: UInt64, numberLimit: UInt64) {
+    func behavesLikeTheModel(fingerprintMask: UInt32, numberLimit: UInt64) {
         var table = DedupTable(windowSeconds: 100, maxEntries: 10000, numberLimit: numberLimit, fingerprintMask: fingerprintMask)
-        var rng = SplitMix(seed: fingerprintMask ^ numberLimit)
+        var rng = SplitMix(seed: UInt64(fingerprintMask) ^ numberLimit)
         var log = Log()
         var latest: [DedupKey: Int64] = [:]  // the model: when each key was last stored
         var now: Int64 = 1_000_000
@@ -67,6 +69,28 @@ struct DedupTableTests {
             let key = log.keys[e.offset]!
             #expect(table.first(matching: key, log.verify(key)) != nil)
         }
+    }
+
+    /// Entries far apart in time share a chunk whose time unit grows; slow and fast ones,
+    /// and one stored after the clock was set back, each live at least the window.
+    @Test(arguments: [1, 40_000, 3_000_000])
+    func timesReadBackAreNeverEarlier(secondsApart: Int64) {
+        let window: Int64 = 3600
+        var table = DedupTable(windowSeconds: Int(window))
+        var log = Log()
+        var times: [Int64] = []
+        for k in 0..<300 {
+            let t = 1_700_000_000_000 + Int64(k) * secondsApart * 1000 - (k == 150 ? 5_000_000 : 0)  // one set back
+            times.append(t)
+            table.insert(Self.key(k), offset: Int64(k), atMs: t)
+            log.keys[Int64(k)] = Self.key(k)
+        }
+        for k in 0..<300 {
+            table.expire(now: times[k] + window * 1000)  // the last moment entry k must be there
+            #expect(table.first(matching: Self.key(k), log.verify(Self.key(k))) == Int64(k), "entry \(k) expired early")
+        }
+        table.expire(now: times.max()! + window * 1000 + 400 * 86_400_000)
+        #expect(table.count == 0)
     }
 
     @Test func theOldestGoBeyondMaxEntries() {

@@ -103,7 +103,7 @@ struct CheckpointTests {
         default:  // an entry pointing past what the checkpoint covers, with a checksum that matches
             let end = DedupCheckpoint.word(bytes[...], at: 16)
             bytes.removeLast(8)
-            bytes.replaceSubrange(72..<80, with: Self.le(end << 16))
+            bytes.replaceSubrange(72..<80, with: Self.le(end))
             var sum = DedupCheckpoint.Checksum()
             sum.add(bytes[...])
             DedupCheckpoint.put(sum.final, &bytes)

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+
+/// The key an event is deduplicated under: the 128 bits of its id (32 hex digits).
+public struct DedupKey: Hashable, Sendable {
+    public var high: UInt64
+    public var low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        (self.high, self.low) = (high, low)
+    }
+
+    /// From the event id's 32 leading hex digits; nil for an id of another form.
+    public init?(id: String) {
+        var h: UInt64 = 0, l: UInt64 = 0
+        var i = 0
+        for c in id.utf8 {
+            guard i < 32 else { break }
+            guard let d = HexDigit.value(c) else { return nil }
+            if i < 16 { h = h << 4 | UInt64(d) } else { l = l << 4 | UInt64(d) }
+            i += 1
+        }
+        guard i == 32 else { return nil }
+        high = h
+        low = l
+    }
+}
+
+public enum HexDigit {
+    public static func value(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: c - 0x30
+        case 0x61...0x66: c - 0x61 + 10
+        case 0x41...0x46: c - 0x41 + 10
+        default: nil
+        }
+    }
+}
