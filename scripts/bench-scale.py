@@ -14,22 +14,7 @@ PORT, ADMIN = 18095, 18096
 KNOWN = {"event": "order.created", "created": 1558608668, "token": TOKEN,
          "data": {"id": "KNOWN-1", "status": "Pending", "note": "stored before the load"}}
 
-LUA = r'''
-local counter = 0
-local threadid = 0
-function setup(thread) threadid = threadid + 1; thread:set("tid", threadid) end
-function init(args) counter = 0; run = args[1] or "m" end
-local pad = string.rep("x", 1500)
-function request()
-  counter = counter + 1
-  local id = run .. tostring(tid) .. "-" .. tostring(counter)
-  local body = '{"event":"order.created","created":1558608668,"token":"TOKEN","data":{"id":"B' .. id ..
-    '","date_added":"2010-12-30T15:00:00+0000","status":"Pending","service":"Logo design",' ..
-    '"client":{"id":1042,"email":"jane@example.com","name_f":"Jane","name_l":"Doe","company":"Acme"},' ..
-    '"form_data":{"Brand name":"Acme","Notes":"' .. pad .. '"},"options":{"Size":"Large"},"note":"' .. id .. '"}}'
-  return wrk.format("POST", wrk.path, {["Content-Type"] = "application/json"}, body)
-end
-'''.replace("TOKEN", TOKEN)
+LUA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "spp-bodies.lua")  # args: run, padding (1300: ~2 KiB lines)
 
 
 def rss_kib(pid, field):
@@ -111,7 +96,7 @@ def fill(args, data, events):
         left = events + 1 - status.get("lastSeq", 0)
         seconds = max(2, min(10, left // 15000))
         subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "-s", f"{args.out}/scale.lua",
-                        f"http://127.0.0.1:{PORT}/spp/main", "--", f"f{events}r{run}"], check=True, capture_output=True)
+                        f"http://127.0.0.1:{PORT}/spp/main", "--", f"f{events}r{run}", "1300"], check=True, capture_output=True)
         peak = max(peak, rss_kib(d.proc.pid, "VmHWM"))
         time.sleep(1.2)  # status.json is rewritten once a second
     known = post(KNOWN)["seq"]
@@ -138,12 +123,17 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--events", type=int, default=1_000_000)
     p.add_argument("--reuse", action="store_true", help="keep the logs filled by an earlier run")
+    p.add_argument("--cpu-only", action="store_true", help="only the CPU-per-request comparison with nginx")
     args = p.parse_args()
     args.out, args.bin = os.path.abspath(args.out), os.path.abspath(args.bin)  # NOTIFY_SOCKET must be absolute
     if not args.reuse:
         shutil.rmtree(args.out, ignore_errors=True)
     os.makedirs(args.out, exist_ok=True)
-    open(f"{args.out}/scale.lua", "w").write(LUA)
+    shutil.copy(LUA, f"{args.out}/scale.lua")
+    cpu = cpu_per_request(args)
+    if args.cpu_only:
+        print_cpu(cpu)
+        return
     rows = []
     for events in sorted({0, min(100_000, args.events), args.events}):
         data = f"{args.out}/data-{events}"
@@ -162,7 +152,7 @@ def main():
         load_peak = None
         if events == args.events and events:
             subprocess.run(["wrk", "-t2", "-c32", "-d10s", "-s", f"{args.out}/scale.lua",
-                            f"http://127.0.0.1:{PORT}/spp/main", "--", f"load{time.time_ns()}"], check=True, capture_output=True)
+                            f"http://127.0.0.1:{PORT}/spp/main", "--", f"load{time.time_ns()}", "1300"], check=True, capture_output=True)
             load_peak = rss_kib(d.proc.pid, "VmHWM")
         d.stop()
         rows.append((events, size, scan, cp, fill_peak if events else None, load_peak))
@@ -179,9 +169,67 @@ def main():
               f"{mib(fill_peak):>9} {mib(load_peak):>9}")
 
     print()
+    print_cpu(cpu)
+    print()
     print(f"reading the {args.events}-event log (the daemon stopped; the commands read the files):")
     for name, seconds, note in reading:
         print(f"  {name:<52} {seconds * 1000:>8.0f} ms  {note}")
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time of a process and its children so far."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_request(args, seconds=10):
+    """nginx `return 204` and spp-hookd (event log, no sink), each pinned to CPU 1, under
+    the same wrk load pinned to CPU 0: CPU time of the server per request, and requests/s."""
+    out = f"{args.out}/cpu"
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    results = {}
+    conf = f"{out}/nginx.conf"
+    with open(conf, "w") as f:
+        f.write(f"""worker_processes 1; pid {out}/nginx.pid; error_log {out}/nginx.err; daemon off; master_process off;
+events {{ worker_connections 1024; }}
+http {{ access_log off; client_body_temp_path {out};
+  server {{ listen 127.0.0.1:18097; location / {{ return 204; }} }} }}
+""")
+    servers = {
+        "nginx": (["taskset", "-c", "1", "nginx", "-c", conf, "-p", out], 18097),
+        "spp-hookd": (["taskset", "-c", "1", args.bin, "serve", "--config", f"{out}/spp.json", "--log-level", "warning"], PORT),
+    }
+    with open(f"{out}/spp.json", "w") as f:
+        json.dump({"listen": f"127.0.0.1:{PORT}", "dataDir": f"{out}/data",
+                   "endpoints": [{"name": "main", "path": "/spp/main", "tokens": ["env:BENCH_TOKEN"]}]}, f)
+    for name, (argv, port) in servers.items():
+        proc = subprocess.Popen(argv, env=dict(os.environ, BENCH_TOKEN=TOKEN), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        atexit.register(lambda p=proc: p.poll() is None and p.kill())
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        wrk = ["taskset", "-c", "0", "wrk", "-t1", "-c32", "-s", f"{args.out}/scale.lua", f"http://127.0.0.1:{port}/spp/main"]
+        subprocess.run(wrk[:4] + ["-d2s"] + wrk[4:] + ["--", f"warm{time.time_ns()}", "1300"], check=True, capture_output=True)
+        before = cpu_seconds(proc.pid)
+        r = subprocess.run(wrk[:4] + [f"-d{seconds}s"] + wrk[4:] + ["--", f"cpu{time.time_ns()}", "1300"], check=True, capture_output=True, text=True)
+        used = cpu_seconds(proc.pid) - before
+        total = int(r.stdout.split(" requests in")[0].split()[-1])
+        results[name] = dict(rps=total / seconds, us=used / total * 1e6, total=total)
+        proc.terminate()
+        proc.wait(timeout=30)
+    return results
+
+
+def print_cpu(r):
+    n, s = r["nginx"], r["spp-hookd"]
+    print("CPU per request (server pinned to CPU 1, wrk -t1 -c32 pinned to CPU 0, 10 s, ~2 KiB unique bodies):")
+    for name, v in r.items():
+        print(f"  {name:<10} {v['rps']:>9,.0f} req/s  {v['us']:>6.1f} us CPU/request  ({v['total']} requests)")
+    print(f"  spp-hookd/nginx: {s['us'] / n['us']:.2f}x CPU per request, {s['rps'] / n['rps']:.2f}x requests/s")
 
 
 def read_big_log(args, data):

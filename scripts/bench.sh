@@ -25,23 +25,8 @@ peak_rss_kib() { awk '/VmHWM/ {print $2}' /proc/$1/status; }
 # Sum of peak RSS over a process and its children (webhook forks a shell per hook).
 tree_rss_kib() { local total=0; for p in $1 $(pgrep -P $1 || true); do total=$((total + $(peak_rss_kib $p || echo 0))); done; echo $total; }
 
-# --- wrk script: unique realistic SPP bodies --------------------------------------------
-cat > "$OUT/spp.lua" <<LUA
-local counter = 0
-local threadid = 0
-function setup(thread) threadid = threadid + 1; thread:set("tid", threadid) end
-function init(args) counter = 0; run = args[1] or "m" end
-local pad = string.rep("x", 700)
-function request()
-  counter = counter + 1
-  local id = run .. tostring(tid) .. "-" .. tostring(counter)
-  local body = '{"event":"order.created","created":1558608668,"token":"$TOKEN","data":{"id":"B' .. id ..
-    '","date_added":"2010-12-30T15:00:00+0000","date_completed":null,"status":"Pending","service":"Logo design",' ..
-    '"client":{"id":1042,"email":"jane@example.com","name_f":"Jane","name_l":"Doe","company":"Acme"},' ..
-    '"form_data":{"Brand name":"Acme","Notes":"' .. pad .. '"},"options":{"Size":"Large"},"tags":["vip"],"employees":[],"note":"' .. id .. '"}}'
-  return wrk.format("POST", wrk.path, {["Content-Type"] = "application/json"}, body)
-end
-LUA
+# --- wrk script: unique realistic SPP bodies (bench-sinks.sh uses this copy too) --------
+cp scripts/spp-bodies.lua "$OUT/spp.lua"
 
 run_wrk() { # name url — a 2 s warm-up (same load, not counted), then the measured run
   wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -s "$OUT/spp.lua" "$2" -- warm > "$OUT/$1.warmup.wrk" 2>&1

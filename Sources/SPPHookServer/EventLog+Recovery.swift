@@ -21,26 +21,7 @@ extension EventLog {
         r.lastSeq = checkpoint?.lastSeq ?? 0
         let from = checkpoint?.end ?? 0
         let cutoff = now.millisecondsSinceEpoch - dedup.windowMs
-        // Rotated segments hold complete lines only. The newest gives the last seq when the
-        // active segment is empty; those written to within the window refill the dedup index
-        // (with a checkpoint: those after its position).
-        for (i, segment) in rotated.enumerated() where segment.end > from
-            && (checkpoint != nil || i == rotated.count - 1 || segment.modified * 1000 >= cutoff)
-        {
-            do {
-                let (old, _) = try POSIXAppendFile.open(segment.path)
-                let start = max(0, from - segment.base)
-                let size = try old.size()
-                r.scannedBytes += max(0, size - start)
-                try forEachLine(of: old, from: start, size: size) { _, lineStart, parsed in
-                    guard let parsed else { return }
-                    r.lastSeq = max(r.lastSeq, parsed.seq)
-                    remember(parsed, at: segment.base + lineStart, in: &dedup, cutoff: cutoff)
-                }
-            } catch {
-                logger.warning("cannot read a rotated event log segment", metadata: ["segment": "\(segment.path)", "error": "\(error)"])
-            }
-        }
+        recoverRotated(rotated, from: from, all: checkpoint != nil, cutoff: cutoff, into: &r, dedup: &dedup, logger: logger)
         let size = try file.size()
         let start = min(size, max(0, from - base))
         var goodEnd = start
@@ -86,6 +67,32 @@ extension EventLog {
                 metadata: ["bytes": "\(r.tornBytes)", "savedTo": "\(side)"])
         }
         return r
+    }
+
+    /// Rotated segments hold complete lines only. The newest gives the last seq when the
+    /// active segment is empty; those written to within the window refill the dedup index
+    /// (with a checkpoint, `all`: every one after its position).
+    private static func recoverRotated(
+        _ rotated: [LogDirectory.Segment], from: Int64, all: Bool, cutoff: Int64, into r: inout Recovery, dedup: inout DedupIndex,
+        logger: Logger
+    ) {
+        for (i, segment) in rotated.enumerated() where segment.end > from
+            && (all || i == rotated.count - 1 || segment.modified * 1000 >= cutoff)
+        {
+            do {
+                let (old, _) = try POSIXAppendFile.open(segment.path)
+                let start = max(0, from - segment.base)
+                let size = try old.size()
+                r.scannedBytes += max(0, size - start)
+                try forEachLine(of: old, from: start, size: size) { _, lineStart, parsed in
+                    guard let parsed else { return }
+                    r.lastSeq = max(r.lastSeq, parsed.seq)
+                    remember(parsed, at: segment.base + lineStart, in: &dedup, cutoff: cutoff)
+                }
+            } catch {
+                logger.warning("cannot read a rotated event log segment", metadata: ["segment": "\(segment.path)", "error": "\(error)"])
+            }
+        }
     }
 
     private static func remember(_ line: EventLogLine, at offset: Int64, in dedup: inout DedupIndex, cutoff: Int64) {

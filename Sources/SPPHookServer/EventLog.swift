@@ -272,33 +272,39 @@ public final class EventLog: Sendable {
                 applyRetention()
                 scheduleCheckpoint()
             }
-            let batchStart = end - Int64(bytes.count)
+            let outcomes = settle(items, lineStarts: starts.map { end - Int64(bytes.count) + $0 }, end: end, failure: failure)
+            for (completion, outcome) in outcomes { completion(outcome) }
+        }
+    }
+
+    /// What each item of a batch that reached the disk (or failed: `failure`) is told, with
+    /// the dedup index brought up to date. `lineStarts` are the new lines' logical offsets.
+    private func settle(_ items: [Item], lineStarts: [Int64], end: Int64, failure: String?) -> [(Completion, Outcome)] {
+        state.withLock { s in
             var outcomes: [(Completion, Outcome)] = []
-            state.withLock { s in
-                var n = 0
-                for item in items {
-                    switch item {
-                    case .new(let seq, let key, let atMs, _, let completion):
-                        let offset = batchStart + starts[n]
-                        n += 1
-                        if let failure {
-                            if let key { s.dedup.dropPending(key, seq: seq) }
-                            outcomes.append((completion, .unavailable(failure)))
-                        } else {
-                            if let key { s.dedup.commit(key, seq: seq, offset: offset, atMs: atMs) }
-                            s.covered = (end, seq)
-                            outcomes.append((completion, .stored(seq: seq)))
-                        }
-                    case .duplicate(let key, let completion):
-                        if case .stored(let o) = s.dedup.lookup(key, verify: { self.original(at: $0, key: key) }) {
-                            outcomes.append((completion, .duplicate(seq: o.seq, category: o.category)))
-                        } else {
-                            outcomes.append((completion, .unavailable(failure ?? "the original delivery was not stored")))
-                        }
+            var n = 0
+            for item in items {
+                switch item {
+                case .new(let seq, let key, let atMs, _, let completion):
+                    let offset = lineStarts[n]
+                    n += 1
+                    if let failure {
+                        if let key { s.dedup.dropPending(key, seq: seq) }
+                        outcomes.append((completion, .unavailable(failure)))
+                    } else {
+                        if let key { s.dedup.commit(key, seq: seq, offset: offset, atMs: atMs) }
+                        s.covered = (end, seq)
+                        outcomes.append((completion, .stored(seq: seq)))
+                    }
+                case .duplicate(let key, let completion):
+                    if case .stored(let o) = s.dedup.lookup(key, verify: { self.original(at: $0, key: key) }) {
+                        outcomes.append((completion, .duplicate(seq: o.seq, category: o.category)))
+                    } else {
+                        outcomes.append((completion, .unavailable(failure ?? "the original delivery was not stored")))
                     }
                 }
             }
-            for (completion, outcome) in outcomes { completion(outcome) }
+            return outcomes
         }
     }
 

@@ -11,14 +11,7 @@ struct CrashSafetyTests {
     func everyAcknowledgedSeqIsInTheLogAfterKill9(logSettings: String) throws {
         let dir = TemporaryDirectory()
         let daemon = try DaemonProcess(dir: dir, extra: logSettings)
-        let load = LoadGenerator(port: daemon.port, clients: 16)
-        // Let load build up, then kill without warning while requests are in flight.
-        let deadline = Date().addingTimeInterval(10)
-        while load.count < 500 && Date() < deadline { usleep(20_000) }
-        daemon.kill(SIGKILL)
-        daemon.process.waitUntilExit()
-        let acknowledged = load.stop()
-        #expect(acknowledged.count >= 500, "load did not build up")
+        let acknowledged = Self.killUnderLoad(daemon, LoadGenerator(port: daemon.port, clients: 16), after: 500)
 
         // Restart on the same data: recovery repairs any torn tail; seq continues.
         let restarted = try DaemonProcess(dir: dir, extra: logSettings)
@@ -58,13 +51,8 @@ struct CrashSafetyTests {
         for round in 0..<3 {
             let daemon = try DaemonProcess(dir: dir, extra: settings)
             if daemon.stderr.contains("loaded ") && daemon.stderr.contains("entries covering the log") { restartsFromACheckpoint += 1 }
-            let load = LoadGenerator(port: daemon.port, clients: 8, event: { "order.r\(round)-\($0)" })
-            let deadline = Date().addingTimeInterval(20)
-            while load.count < 400 && Date() < deadline { usleep(20_000) }
-            daemon.kill(SIGKILL)
-            daemon.process.waitUntilExit()
-            let acks = load.stop()
-            #expect(acks.count >= 400, "round \(round): load did not build up")
+            let acks = Self.killUnderLoad(daemon, LoadGenerator(port: daemon.port, clients: 8, event: { "order.r\(round)-\($0)" }),
+                after: 400)
             acknowledged += acks.map { LoadGenerator.Ack(seq: $0.seq, marker: "r\(round)-" + $0.marker) }
         }
         let restarted = try DaemonProcess(dir: dir, extra: settings)
@@ -91,5 +79,19 @@ struct CrashSafetyTests {
         }
         #expect(notDuplicate == 0, "\(notDuplicate) redeliveries were not answered as duplicates of their original")
         #expect(restarted.stop() == 0)
+    }
+
+    /// Lets `load` build up to `count` acknowledged events, then kills the daemon without
+    /// warning while requests are in flight; returns what was acknowledged.
+    static func killUnderLoad(_ daemon: DaemonProcess, _ load: LoadGenerator, after count: Int,
+        sourceLocation: SourceLocation = #_sourceLocation) -> [LoadGenerator.Ack]
+    {
+        let deadline = Date().addingTimeInterval(30)
+        while load.count < count && Date() < deadline { usleep(20_000) }
+        daemon.kill(SIGKILL)
+        daemon.process.waitUntilExit()
+        let acknowledged = load.stop()
+        #expect(acknowledged.count >= count, "load did not build up", sourceLocation: sourceLocation)
+        return acknowledged
     }
 }
