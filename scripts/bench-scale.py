@@ -14,7 +14,7 @@ PORT, ADMIN = 18095, 18096
 KNOWN = {"event": "order.created", "created": 1558608668, "token": TOKEN,
          "data": {"id": "KNOWN-1", "status": "Pending", "note": "stored before the load"}}
 
-LUA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "spp-bodies.lua")  # args: run, padding (1300: ~2 KiB lines)
+LUA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "spp-bodies.lua")  # args: run, padding (1850: ~2 KiB lines, 2 GB for a million)
 
 
 def rss_kib(pid, field):
@@ -96,7 +96,7 @@ def fill(args, data, events):
         left = events + 1 - status.get("lastSeq", 0)
         seconds = max(2, min(10, left // 15000))
         subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "-s", f"{args.out}/scale.lua",
-                        f"http://127.0.0.1:{PORT}/spp/main", "--", f"f{events}r{run}", "1300"], check=True, capture_output=True)
+                        f"http://127.0.0.1:{PORT}/spp/main", "--", f"f{events}r{run}", "1850"], check=True, capture_output=True)
         peak = max(peak, rss_kib(d.proc.pid, "VmHWM"))
         time.sleep(1.2)  # status.json is rewritten once a second
     known = post(KNOWN)["seq"]
@@ -152,7 +152,7 @@ def main():
         load_peak = None
         if events == args.events and events:
             subprocess.run(["wrk", "-t2", "-c32", "-d10s", "-s", f"{args.out}/scale.lua",
-                            f"http://127.0.0.1:{PORT}/spp/main", "--", f"load{time.time_ns()}", "1300"], check=True, capture_output=True)
+                            f"http://127.0.0.1:{PORT}/spp/main", "--", f"load{time.time_ns()}", "1850"], check=True, capture_output=True)
             load_peak = rss_kib(d.proc.pid, "VmHWM")
         d.stop()
         rows.append((events, size, scan, cp, fill_peak if events else None, load_peak))
@@ -213,9 +213,9 @@ http {{ access_log off; client_body_temp_path {out};
             except OSError:
                 time.sleep(0.05)
         wrk = ["taskset", "-c", "0", "wrk", "-t1", "-c32", "-s", f"{args.out}/scale.lua", f"http://127.0.0.1:{port}/spp/main"]
-        subprocess.run(wrk[:4] + ["-d2s"] + wrk[4:] + ["--", f"warm{time.time_ns()}", "1300"], check=True, capture_output=True)
+        subprocess.run(wrk[:4] + ["-d2s"] + wrk[4:] + ["--", f"warm{time.time_ns()}", "1850"], check=True, capture_output=True)
         before = cpu_seconds(proc.pid)
-        r = subprocess.run(wrk[:4] + [f"-d{seconds}s"] + wrk[4:] + ["--", f"cpu{time.time_ns()}", "1300"], check=True, capture_output=True, text=True)
+        r = subprocess.run(wrk[:4] + [f"-d{seconds}s"] + wrk[4:] + ["--", f"cpu{time.time_ns()}", "1850"], check=True, capture_output=True, text=True)
         used = cpu_seconds(proc.pid) - before
         total = int(r.stdout.split(" requests in")[0].split()[-1])
         results[name] = dict(rps=total / seconds, us=used / total * 1e6, total=total)

@@ -188,7 +188,7 @@ struct LogReader {
         }
         var events: [LoggedEvent] = []
         var lineStart = 0
-        for i in 0..<got where buffer[i] == 0x0A {
+        for i in Self.newlines(in: buffer, count: got) {
             let line = buffer[lineStart..<i]
             let start = offset + Int64(lineStart)
             if let head = EventLogLine(line), head.seq > skipThrough {
@@ -204,6 +204,22 @@ struct LogReader {
         offset += Int64(lineStart)
         if events.isEmpty { consumed.offset = max(consumed.offset, offset) }
         return events
+    }
+
+    /// Where the newlines are in the first `count` bytes (memchr: a byte-at-a-time loop was a
+    /// fifth of a replay's time).
+    static func newlines(in buffer: [UInt8], count: Int) -> [Int] {
+        var result: [Int] = []
+        buffer.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            var p = 0
+            while p < count, let hit = memchr(base + p, 0x0A, count - p) {
+                let i = base.distance(to: UnsafeRawPointer(hit))
+                result.append(i)
+                p = i + 1
+            }
+        }
+        return result
     }
 
     private func startsAtLineBoundary() throws(IOError) -> Bool {
