@@ -23,9 +23,9 @@ struct ConfigTests {
         #expect(none.log == DaemonConfig.LogSettings() && none.admin == nil, "no rotation, no admin listener unless asked")
         let set = try ConfigDecoder.decode(Array(#"""
             {"endpoints":[{"name":"main","path":"/spp/main","tokens":["env:T"]}],
-             "log":{"maxBytes":67108864,"keepFiles":10,"keepDays":30},"admin":{}}
+             "log":{"maxBytes":67108864,"keepFiles":10,"keepDays":30,"checkpointSeconds":5},"admin":{}}
             """#.utf8))
-        #expect(set.log == DaemonConfig.LogSettings(maxBytes: 67_108_864, keepFiles: 10, keepDays: 30))
+        #expect(set.log == DaemonConfig.LogSettings(maxBytes: 67_108_864, keepFiles: 10, keepDays: 30, checkpointSeconds: 5))
         #expect(set.admin?.listen.description == "127.0.0.1:9101", "loopback by default")
     }
 
@@ -69,6 +69,7 @@ struct ConfigTests {
         (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"log":{"maxBytes":10}}"#, "log.maxBytes", "between 4096"),
         (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"log":{"keepFiles":-1}}"#, "log.keepFiles", "between"),
         (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"log":{"keepDays":"7"}}"#, "log.keepDays", "number"),
+        (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"log":{"checkpointSeconds":0}}"#, "log.checkpointSeconds", "between 1"),
         (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"log":{"maxSize":1}}"#, "log.maxSize", "unknown key"),
         (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"admin":true}"#, "admin", "must be an object"),
         (#"{"endpoints":[{"name":"a","path":"/a","tokens":["x"]}],"admin":{"listen":"9101"}}"#, "admin.listen", "host:port"),
