@@ -57,15 +57,14 @@ extension EventLog {
     /// Opens the segment holding the logical `offset`; returns the descriptor and the
     /// offset within that file.
     private static func open(holding offset: Int64, directory: LogDirectory, activeBase: Int64) -> (Int32, Int64)? {
-        let path: String, base: Int64
         if offset >= activeBase {
-            (path, base) = (directory.activePath, activeBase)
-        } else {
-            guard let s = directory.rotated().last(where: { $0.base <= offset && offset < $0.end }) else { return nil }
-            (path, base) = (s.path, s.base)
+            let fd = Glibc.open(directory.activePath, O_RDONLY | O_CLOEXEC)
+            if fd >= 0 { return (fd, offset - activeBase) }
+            // Between a rotation's rename and the new events.jsonl: the file has its segment name.
         }
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        return fd < 0 ? nil : (fd, offset - base)
+        guard let s = directory.rotated().last(where: { $0.base <= offset && offset < $0.end }) else { return nil }
+        let fd = Glibc.open(s.path, O_RDONLY | O_CLOEXEC)
+        return fd < 0 ? nil : (fd, offset - s.base)
     }
 
     /// Up to `count` bytes at `offset` (fewer at the end of the file); nil on an error.
