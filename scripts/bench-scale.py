@@ -98,7 +98,10 @@ def fill(args, data, events):
         subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "-s", f"{args.out}/scale.lua",
                         f"http://127.0.0.1:{PORT}/spp/main", "--", f"f{events}r{run}", "1850"], check=True, capture_output=True)
         peak = max(peak, rss_kib(d.proc.pid, "VmHWM"))
-        time.sleep(1.2)  # status.json is rewritten once a second
+        ended = time.time()
+        deadline = time.monotonic() + 10  # status.json is rewritten once a second: wait for one after the load
+        while time.monotonic() < deadline and not (os.path.exists(f"{data}/status.json") and os.path.getmtime(f"{data}/status.json") > ended):
+            time.sleep(0.05)
     known = post(KNOWN)["seq"]
     d.stop()
     return peak, known

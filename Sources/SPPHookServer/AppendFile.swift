@@ -51,17 +51,7 @@ public final class POSIXAppendFile: AppendFile {
     }
 
     public func read(at offset: Int64, count: Int) throws(IOError) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
-        var got = 0
-        while got < count {
-            let n = try sys("pread(\(path))") {
-                buffer.withUnsafeMutableBytes { p in pread(fd, p.baseAddress! + got, count - got, off_t(offset) + off_t(got)) }
-            }
-            if n == 0 { break }
-            got += n
-        }
-        buffer.removeSubrange(got...)
-        return buffer
+        try readFully(fd, at: offset, count: count, path: path)
     }
 
     public func append(_ bytes: [UInt8]) throws(IOError) {

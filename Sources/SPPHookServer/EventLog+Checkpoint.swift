@@ -72,8 +72,9 @@ extension EventLog {
     }
 
     /// Reads and checks `dedup.checkpoint` against the log as it is on disk.
-    static func loadCheckpoint(directory: LogDirectory, active: any AppendFile, activeBase: Int64, windowMs: Int64)
-        -> CheckpointLoad
+    static func loadCheckpoint(
+        directory: LogDirectory, rotated: [LogDirectory.Segment], active: any AppendFile, activeBase: Int64, windowMs: Int64
+    ) -> CheckpointLoad
     {
         let path = directory.checkpointPath
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -92,10 +93,12 @@ extension EventLog {
             guard cp.windowMs >= windowMs else {
                 return .refused("it was written with a shorter dedupWindowSeconds (\(cp.windowMs / 1000))")
             }
-            if let stale = try staleness(of: cp, directory: directory, active: active, activeBase: activeBase) {
+            if let stale = try staleness(of: cp, directory: directory, oldest: rotated.first?.base ?? activeBase, active: active,
+                activeBase: activeBase)
+            {
                 return .refused("stale: \(stale)")
             }
-            return try readEntries(fd, cp, enabled: windowMs > 0, windowMs: windowMs)
+            return try readEntries(fd, cp, header: head, enabled: windowMs > 0, windowMs: windowMs)
         } catch {
             return .refused("cannot read it: \(error)")
         }
@@ -103,11 +106,10 @@ extension EventLog {
 
     /// Why `cp` does not describe this log; nil when the line ending at its position is the
     /// one it names.
-    private static func staleness(of cp: DedupCheckpoint, directory: LogDirectory, active: any AppendFile, activeBase: Int64)
-        throws(IOError) -> String?
-    {
+    private static func staleness(
+        of cp: DedupCheckpoint, directory: LogDirectory, oldest: Int64, active: any AppendFile, activeBase: Int64
+    ) throws(IOError) -> String? {
         let end = activeBase + (try active.size())
-        let oldest = directory.oldestOffset()
         guard cp.end <= end else { return "it covers the log up to \(cp.end), but the log ends at \(end)" }
         guard cp.end >= oldest else { return "it covers the log up to \(cp.end), before the oldest segment (\(oldest))" }
         if cp.lastSeq == 0 {
@@ -119,13 +121,12 @@ extension EventLog {
         return parsed.seq == cp.lastSeq ? nil : "the line ending at \(cp.end) has seq \(parsed.seq), not \(cp.lastSeq)"
     }
 
-    private static func readEntries(_ fd: Int32, _ cp: DedupCheckpoint, enabled: Bool, windowMs: Int64) throws(IOError)
-        -> CheckpointLoad
+    private static func readEntries(_ fd: Int32, _ cp: DedupCheckpoint, header: [UInt8], enabled: Bool, windowMs: Int64)
+        throws(IOError) -> CheckpointLoad
     {
         var table = DedupTable(windowSeconds: Int(windowMs / 1000))
         var checksum = DedupCheckpoint.Checksum()
-        let head = try readExactly(fd, at: 0, count: DedupCheckpoint.headerSize)
-        checksum.add(head[...])
+        checksum.add(header[...])
         var offset = Int64(DedupCheckpoint.headerSize)
         let entriesEnd = offset + Int64(cp.count * DedupCheckpoint.entrySize)
         var index = 0
@@ -148,7 +149,7 @@ extension EventLog {
     }
 
     private static func readExactly(_ fd: Int32, at offset: Int64, count: Int) throws(IOError) -> [UInt8] {
-        guard let bytes = readAt(fd, at: offset, count: count) else { throw IOError(errno: errno, function: "pread(dedup.checkpoint)") }
+        let bytes = try readFully(fd, at: offset, count: count, path: "dedup.checkpoint")
         guard bytes.count == count else { throw IOError(errno: EIO, function: "pread(dedup.checkpoint): short file") }
         return bytes
     }

@@ -23,10 +23,17 @@ extension EventLog {
     static func line(at offset: Int64, directory: LogDirectory, activeBase: Int64) -> [UInt8]? {
         guard let (fd, start) = open(holding: offset, directory: directory, activeBase: activeBase) else { return nil }
         defer { close(fd) }
+        return readLine(fd, at: start)
+    }
+
+    /// The bytes of an open file from `start` to the next newline (without it); nil when
+    /// none follows (the end of the file, or a read error).
+    static func readLine(_ fd: Int32, at start: Int64) -> [UInt8]? {
         var buffer: [UInt8] = []
         var want = 4096
         while buffer.count < maxLine {
-            guard let chunk = readAt(fd, at: start + Int64(buffer.count), count: want), !chunk.isEmpty else { return nil }
+            guard let chunk = try? readFully(fd, at: start + Int64(buffer.count), count: want, path: "event log"), !chunk.isEmpty
+            else { return nil }
             let from = buffer.count
             buffer.append(contentsOf: chunk)
             if let nl = buffer[from...].firstIndex(of: 0x0A) { return Array(buffer[..<nl]) }
@@ -39,11 +46,12 @@ extension EventLog {
     static func lineEnding(at end: Int64, directory: LogDirectory, activeBase: Int64) -> [UInt8]? {
         guard end > 0, let (fd, last) = open(holding: end - 1, directory: directory, activeBase: activeBase) else { return nil }
         defer { close(fd) }
-        guard readAt(fd, at: last, count: 1) == [0x0A] else { return nil }
+        guard (try? readFully(fd, at: last, count: 1, path: "event log")) == [0x0A] else { return nil }
         var window: Int64 = 4096
         while window <= Int64(maxLine) {
             let from = max(0, last - window)
-            guard let bytes = readAt(fd, at: from, count: Int(last - from)), bytes.count == Int(last - from) else { return nil }
+            guard let bytes = try? readFully(fd, at: from, count: Int(last - from), path: "event log"), bytes.count == Int(last - from)
+            else { return nil }
             if let nl = bytes.lastIndex(of: 0x0A) { return Array(bytes[(nl + 1)...]) }
             if from == 0 { return bytes }
             window *= 4
@@ -65,21 +73,5 @@ extension EventLog {
         guard let s = directory.rotated().last(where: { $0.base <= offset && offset < $0.end }) else { return nil }
         let fd = Glibc.open(s.path, O_RDONLY | O_CLOEXEC)
         return fd < 0 ? nil : (fd, offset - s.base)
-    }
-
-    /// Up to `count` bytes at `offset` (fewer at the end of the file); nil on an error.
-    static func readAt(_ fd: Int32, at offset: Int64, count: Int) -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: count)
-        var got = 0
-        while got < count {
-            let g = got
-            // The buffer is not empty (got < count), so it has a base address.
-            let n = buffer.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress! + g, count - g, off_t(offset) + off_t(g)) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { return nil }
-            if n == 0 { break }
-            got += n
-        }
-        return Array(buffer[..<got])
     }
 }

@@ -124,7 +124,8 @@ public final class EventLog: Sendable {
         let now = clock.now()
         var checkpoint: DedupCheckpoint?
         var note = "none"
-        switch Self.loadCheckpoint(directory: directory, active: file, activeBase: base, windowMs: dedup.windowMs) {
+        let rotated = directory.rotated()
+        switch Self.loadCheckpoint(directory: directory, rotated: rotated, active: file, activeBase: base, windowMs: dedup.windowMs) {
         case .loaded(let table, let cp):
             (dedup, checkpoint) = (DedupIndex(table: table), cp)
         case .missing:
@@ -133,7 +134,7 @@ public final class EventLog: Sendable {
             note = "refused: \(why)"
             logger.warning("dedup checkpoint not used; reading the whole event log", metadata: ["reason": "\(why)"])
         }
-        var recovery = try Self.recover(file: file, path: path, base: base, rotated: directory.rotated(), after: checkpoint,
+        var recovery = try Self.recover(file: file, path: path, base: base, rotated: rotated, after: checkpoint,
             dedup: &dedup, now: now, logger: logger)
         if let checkpoint { note = "loaded \(checkpoint.count) entries covering the log up to \(checkpoint.end)" }
         recovery.checkpoint = note

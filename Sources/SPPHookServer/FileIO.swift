@@ -15,6 +15,22 @@ public func readWholeFile(_ path: String, limit: Int = 16 << 20) throws(IOError)
     throw IOError(errno: EFBIG, function: "read(\(path))")
 }
 
+/// Up to `count` bytes of `fd` at `offset`, continuing after short reads (fewer only at the
+/// end of the file). `path` names the file in errors.
+func readFully(_ fd: Int32, at offset: Int64, count: Int, path: String) throws(IOError) -> [UInt8] {
+    var buffer = [UInt8](repeating: 0, count: count)
+    var got = 0
+    while got < count {
+        let g = got
+        // The buffer is not empty (got < count), so it has a base address.
+        let n = try sys("pread(\(path))") { buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + g, count - g, off_t(offset) + off_t(g)) } }
+        if n == 0 { break }
+        got += n
+    }
+    buffer.removeSubrange(got...)
+    return buffer
+}
+
 /// Writes all of `bytes` to `fd`, continuing after short writes.
 func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(IOError) {
     var done = 0

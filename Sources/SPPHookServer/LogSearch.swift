@@ -51,26 +51,14 @@ public enum LogSearch {
         var start = p
         if p > 0 {
             // A line starts after the first newline at or after p - 1.
-            guard let nl = nextNewline(fd, from: p - 1, size: size) else { return nil }
-            start = nl + 1
+            guard let skipped = EventLog.readLine(fd, at: p - 1), p - 1 + Int64(skipped.count) < size else { return nil }
+            start = p + Int64(skipped.count)
         }
         while start < size {
-            guard let nl = nextNewline(fd, from: start, size: size), let line = EventLog.readAt(fd, at: start, count: Int(nl - start))
-            else { return nil }
-            if let head = EventLogLine(line[...]) { return LineSearch.Line(start: start, next: nl + 1, key: key(head)) }
-            start = nl + 1
-        }
-        return nil
-    }
-
-    private static func nextNewline(_ fd: Int32, from: Int64, size: Int64) -> Int64? {
-        var position = from
-        while position < size {
-            guard let chunk = EventLog.readAt(fd, at: position, count: Int(min(64 << 10, size - position))), !chunk.isEmpty else {
-                return nil
-            }
-            if let i = chunk.firstIndex(of: 0x0A) { return position + Int64(i) }
-            position += Int64(chunk.count)
+            guard let line = EventLog.readLine(fd, at: start), start + Int64(line.count) < size else { return nil }
+            let next = start + Int64(line.count) + 1
+            if let head = EventLogLine(line[...]) { return LineSearch.Line(start: start, next: next, key: key(head)) }
+            start = next
         }
         return nil
     }

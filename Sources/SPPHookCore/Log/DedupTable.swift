@@ -180,8 +180,11 @@ public struct DedupTable: Sendable {
         let s = Int(home & 63)
         if (shards[s].used + 1) * 5 > shards[s].slots.count * 4 { grow(s) }
         shards[s].used += 1
-        let start = shards[s].start(home)
-        let value = (home >> 24) << Self.numberBits | number
+        put((home >> 24) << Self.numberBits | number, in: s, from: shards[s].start(home))
+    }
+
+    /// Writes a slot value into the first free slot from `start` on (the table has room).
+    private mutating func put(_ value: UInt32, in s: Int, from start: Int) {
         shards[s].slots.withUnsafeMutableBufferPointer { slots in
             var i = start
             while slots[i] != 0 { i = i + 1 == slots.count ? 0 : i + 1 }
@@ -218,11 +221,7 @@ public struct DedupTable: Sendable {
     private mutating func grow(_ s: Int) {
         let old = shards[s].slots
         shards[s].slots = [UInt32](repeating: 0, count: max(16, old.count + old.count / 2))
-        for v in old where v != 0 {
-            var i = shards[s].start(ring.home(number(slot: v)))
-            while shards[s].slots[i] != 0 { i = i + 1 == shards[s].slots.count ? 0 : i + 1 }
-            shards[s].slots[i] = v
-        }
+        for v in old where v != 0 { put(v, in: s, from: shards[s].start(ring.home(number(slot: v)))) }
     }
 
     /// Numbers the live entries from 1 again (once every 16 million insertions).

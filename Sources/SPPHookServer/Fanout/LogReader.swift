@@ -177,15 +177,8 @@ struct LogReader {
         }
         let count = Int(min(Int64(maxBytes), end - offset))
         guard count > 0 else { return [] }
-        var buffer = [UInt8](repeating: 0, count: count)
-        var got = 0
-        let local = offset - segmentBase
-        while got < count {
-            let g = got
-            let n = try sys("pread(log segment)") { buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + g, count - g, off_t(local) + off_t(g)) } }
-            if n == 0 { break }
-            got += n
-        }
+        let buffer = try readFully(fd, at: offset - segmentBase, count: count, path: "log segment")
+        let got = buffer.count
         var events: [LoggedEvent] = []
         var lineStart = 0
         for i in Self.newlines(in: buffer, count: got) {
