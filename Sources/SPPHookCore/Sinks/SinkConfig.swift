@@ -132,29 +132,6 @@ public struct SinkFilter: Sendable, Equatable {
     }
 }
 
-/// Exponential back-off with full jitter: attempt n (1-based) waits a random time in
-/// [0, min(maxSeconds, initialSeconds × 2^(n−1))], at least 10% of that bound.
-public struct RetryPolicy: Sendable, Equatable {
-    public var maxAttempts: Int
-    public var initialSeconds: Double
-    public var maxSeconds: Double
-
-    /// 8 attempts, 1 s doubling to at most 1 h: about 2 minutes of tries in expectation
-    /// before a dead letter, longer when the receiver asks with Retry-After.
-    public init(maxAttempts: Int = 8, initialSeconds: Double = 1, maxSeconds: Double = 3600) {
-        self.maxAttempts = maxAttempts
-        self.initialSeconds = initialSeconds
-        self.maxSeconds = maxSeconds
-    }
-
-    /// The wait after failed attempt `attempt`, with `random` uniform in [0, 1).
-    public func delay(afterAttempt attempt: Int, random: Double) -> Double {
-        let exponent = min(max(attempt - 1, 0), 62)
-        let bound = min(maxSeconds, initialSeconds * Double(1 << UInt64(min(exponent, 52))))
-        return bound * (0.1 + 0.9 * random)
-    }
-}
-
 /// Expands `{category}` and `{event}` in a file sink's path. Event names cannot reach
 /// outside the directory: `/` and a leading `.` become `_`.
 public enum PathTemplate {

@@ -13,20 +13,9 @@ import Synchronization
 /// of `concurrency` events, so a failing event holds everything behind it; unordered
 /// sinks let later events pass while it waits. A sink never blocks intake or other sinks.
 public final class SinkRunner: Sendable {
-    struct Item {
-        var event: LoggedEvent
-        /// When the runner read it (monotonic): batches wait at most ``batchLinger`` to fill.
-        var arrived = monotonicSeconds()
-        var attempts = 0
-        var due: Double = 0
-        var inFlight = false
-        var done = false
-    }
-
     struct State {
-        var window: [Item] = []
-        var completions: [(seq: UInt64, outcome: DeliveryOutcome)] = []
-        var inFlight = 0
+        var window: DeliveryWindow<LoggedEvent>
+        var completions: [(job: DeliveryWindow<LoggedEvent>.Job, outcomes: [DeliveryOutcome])] = []
         var stopping = false
         var failing = false
         var lastError: String?
@@ -48,10 +37,13 @@ public final class SinkRunner: Sendable {
     let cursor: CursorStore
     let deadLetters: DeadLetters
     let clock: any WallClock
+    /// The monotonic clock and the jitter source of retries (injected by tests).
+    let monotonic: @Sendable () -> Double
+    let random: @Sendable () -> Double
     let logger: Logger
     let metrics: DaemonMetrics?
     let signal = Signal()
-    let state = Mutex(State())
+    let state: Mutex<State>
     let stopped = Signal()
     private let startPosition: CursorStore.Position
     /// The saved cursor's seq when it was ahead of the log at start-up (the log then
@@ -63,6 +55,7 @@ public final class SinkRunner: Sendable {
     /// means no event acknowledged after this point can be missed.
     public init(
         config: SinkConfig, sink: ProgramSink, log: EventLog, dataDir: String, clock: any WallClock, metrics: DaemonMetrics? = nil,
+        monotonic: @escaping @Sendable () -> Double = monotonicSeconds, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         logger: Logger
     ) throws(IOError) {
         self.config = config
@@ -73,6 +66,11 @@ public final class SinkRunner: Sendable {
         self.cursor = CursorStore(dataDir: dataDir, sink: config.name)
         self.deadLetters = DeadLetters(dataDir: dataDir, sink: config.name)
         self.clock = clock
+        (self.monotonic, self.random) = (monotonic, random)
+        let capacity = config.ordered ? max(config.concurrency, sink.batchSize) : max(256, config.concurrency * 16)
+        let settings = DeliveryWindow<LoggedEvent>.Settings(ordered: config.ordered, concurrency: config.concurrency,
+            batchSize: sink.batchSize, linger: Self.batchLinger, capacity: capacity)
+        self.state = Mutex(State(window: DeliveryWindow(settings: settings, policy: config.retry)))
         var l = logger
         l[metadataKey: "sink"] = "\(config.name)"
         self.logger = l
@@ -111,14 +109,14 @@ public final class SinkRunner: Sendable {
 
     /// What `status`, `/metrics` and `STATUS=` show about the sink; the cursor as last saved.
     public var status: StatusSnapshot.Sink {
-        let now = monotonicSeconds()
+        let now = monotonic()
         return state.withLock { s in
-            let waiting = s.window.filter { !$0.done && !$0.inFlight && $0.attempts > 0 }
+            let waiting = s.window.waiting
             var x = StatusSnapshot.Sink(name: config.name)
             (x.cursorSeq, x.delivered, x.retried, x.deadLettered) = (s.cursor.seq, s.delivered, s.retried, s.deadLettered)
             x.skipped = s.skipped
             (x.retrying, x.failing) = (waiting.count, s.failing)
-            x.nextRetryInSeconds = waiting.map(\.due).min().map { max(0, $0 - now) }
+            x.nextRetryInSeconds = waiting.nextDue.map { max(0, $0 - now) }
             (x.lastSuccessAt, x.lastErrorAt, x.lastError) = (s.lastSuccessAt, s.lastErrorAt, s.lastError)
             x.warning = startWarning
             return x
@@ -143,10 +141,6 @@ public final class SinkRunner: Sendable {
         stopped.wait(seconds: timeout)
     }
 
-    private var windowCapacity: Int {
-        config.ordered ? max(config.concurrency, sink.batchSize) : max(256, config.concurrency * 16)
-    }
-
     /// How often, at most, a moving cursor is fdatasync'ed. Every move is written at once
     /// (a crash of the process loses nothing); a power loss can only take the cursor back
     /// to an older position, so at most this much is delivered again (at least once).
@@ -158,7 +152,7 @@ public final class SinkRunner: Sendable {
 
     private func coordinate() {
         var reader = LogReader(source: log, offset: startPosition.offset, skipThrough: startPosition.seq)
-        var saved = SavedCursor(position: startPosition)
+        var saved = SavedCursor(position: startPosition, lastSync: monotonic())
         var scanned: CursorStore.Position?  // where the reader has passed, once it has read
         var skipped: Int64 = 0
         let workers = DeliveryWorkers(count: config.concurrency)
@@ -167,21 +161,21 @@ public final class SinkRunner: Sendable {
             workers.stop()
         }
         while true {
-            let (stopping, inFlight) = state.withLock { ($0.stopping, $0.inFlight) }
+            applyCompletions()
+            let (stopping, inFlight) = state.withLock { ($0.stopping, $0.window.inFlightJobs) }
             if stopping && inFlight == 0 {
                 persist(scanned: scanned, saved: &saved, syncNow: true)
                 stopped.notify()
                 return
             }
-            applyCompletions()
             persist(scanned: scanned, saved: &saved)  // drops the finished prefix: room to refill
             let readOK = stopping ? true : refill(&reader, scanned: &scanned, skippedBytes: &skipped)
             persist(scanned: scanned, saved: &saved)
             var wait = stopping ? 0.05 : launchDue(on: workers)
-            if let due = saved.syncDue { wait = min(wait ?? .infinity, max(0.001, due - monotonicSeconds())) }
+            if let due = saved.syncDue { wait = min(wait ?? .infinity, max(0.001, due - monotonic())) }
             // Unread durable events and room for them: go round again instead of sleeping
             // (the wake-up for them may already have been consumed).
-            let room = state.withLock { $0.window.count } < windowCapacity
+            let room = state.withLock { $0.window.room } > 0
             if readOK && !stopping && room && reader.hasMore(before: log.durableEnd) { continue }
             if !readOK { wait = min(wait ?? 1, 1) }  // a log we cannot read: look again in a second
             signal.wait(seconds: wait)
@@ -190,22 +184,25 @@ public final class SinkRunner: Sendable {
 
     /// Adds events after the window to it, up to its capacity. False when the log could not be read.
     private func refill(_ reader: inout LogReader, scanned: inout CursorStore.Position?, skippedBytes: inout Int64) -> Bool {
-        let room = windowCapacity - state.withLock { $0.window.count }
+        let room = state.withLock { $0.window.room }
         guard room > 0 else { return true }
         var ok = true
         let limit = log.durableEnd
-        var added: [Item] = []
+        var added: [LoggedEvent] = []
         do {
             // Non-matching events are passed over too, so the cursor moves past them.
             while added.count < room, let e = try reader.peek(upTo: limit) {
                 reader.pop()
-                if config.filter.matches(category: e.category, event: e.head.event) { added.append(Item(event: e)) }
+                if config.filter.matches(category: e.category, event: e.head.event) { added.append(e) }
             }
         } catch {
             logger.error("cannot read the event log", metadata: ["error": "\(error)"])
             ok = false
         }
-        state.withLock { $0.window += added }
+        let now = monotonic()
+        state.withLock { s in
+            for e in added { s.window.append(e, now: now) }
+        }
         scanned = reader.consumed
         if reader.skippedBytes > skippedBytes {
             logger.error("part of the log this sink had not read was deleted (retention); skipped it",
@@ -217,120 +214,75 @@ public final class SinkRunner: Sendable {
 
     /// Hands due events to delivery threads. Returns how long to sleep until the next one is due.
     private func launchDue(on workers: DeliveryWorkers) -> Double? {
-        let now = monotonicSeconds()
-        var jobs: [[LoggedEvent]] = []
-        var nextDue: Double?
-        state.withLock { s in
-            var batch: [LoggedEvent] = []
-            var batchIndices: [Int] = []
-            for i in s.window.indices where !s.window[i].done && !s.window[i].inFlight {
-                if s.window[i].due > now {
-                    nextDue = min(nextDue ?? .infinity, s.window[i].due)
-                    if config.ordered { break }  // nothing overtakes a waiting event
-                    continue
-                }
-                guard s.inFlight + jobs.count < config.concurrency else { break }
-                s.window[i].inFlight = true
-                batch.append(s.window[i].event)
-                batchIndices.append(i)
-                if batch.count >= sink.batchSize {
-                    jobs.append(batch)
-                    (batch, batchIndices) = ([], [])
-                }
-            }
-            if let first = batchIndices.first, sink.batchSize > 1, !s.stopping, now - s.window[first].arrived < Self.batchLinger {
-                // A partial batch of fresh events: give it a moment to fill.
-                for i in batchIndices { s.window[i].inFlight = false }
-                nextDue = min(nextDue ?? .infinity, s.window[first].arrived + Self.batchLinger)
-            } else if !batch.isEmpty {
-                jobs.append(batch)
-            }
-            s.inFlight += jobs.count
-        }
+        let now = monotonic()
+        let (jobs, nextDue) = state.withLock { s in s.window.takeDue(now: now, stopping: s.stopping) }
         for job in jobs {
             workers.submit { [self] in
-                let outcomes = sink.deliver(job)
-                state.withLock { s in
-                    for (e, o) in zip(job, outcomes) { s.completions.append((e.seq, o)) }
-                    s.inFlight -= 1
-                }
+                let outcomes = sink.deliver(job.events)
+                state.withLock { $0.completions.append((job, outcomes)) }
                 signal.notify()
             }
         }
         return nextDue.map { max(0.001, $0 - now) }
     }
 
+    /// Applies finished jobs' outcomes to the window (``RetryPolicy/decide``), counts them
+    /// and writes the dead letters.
     private func applyCompletions() {
-        let now = monotonicSeconds()
-        var toDeadLetter: [(LoggedEvent, Int, String)] = []
-        state.withLock { s in
-            let completions = s.completions
+        let now = monotonic()
+        let completions: [DeliveryWindow<LoggedEvent>.Completion] = state.withLock { s in
+            let finished = s.completions
             s.completions = []
-            for (seq, outcome) in completions {
-                guard let i = s.window.firstIndex(where: { $0.event.seq == seq }) else { continue }
-                s.window[i].inFlight = false
-                s.window[i].attempts += 1
-                switch outcome {
-                case .delivered:
-                    s.window[i].done = true
-                    s.delivered += 1
-                    s.failing = false
-                    s.lastSuccessAt = clock.now()
-                    metrics?.delivered(sink: config.name)
-                case .retry(let why, let after):
-                    s.lastError = why
-                    s.lastErrorAt = clock.now()
-                    s.failing = true
-                    if s.window[i].attempts >= config.retry.maxAttempts {
-                        s.window[i].done = true
-                        toDeadLetter.append((s.window[i].event, s.window[i].attempts, why))
-                    } else {
-                        let backoff = config.retry.delay(afterAttempt: s.window[i].attempts, random: Double.random(in: 0..<1))
-                        // The receiver's Retry-After wins over the policy (bounded at a day).
-                        s.window[i].due = now + max(backoff, min(after ?? 0, 86400))
-                        s.retried += 1
-                        metrics?.retried(sink: config.name)
-                        logger.warning("delivery failed; will retry", metadata: [
-                            "seq": "\(seq)", "attempt": "\(s.window[i].attempts)", "error": "\(why)",
-                            "retryInSeconds": "\(Int((s.window[i].due - now).rounded(.up)))",
-                        ])
-                    }
-                case .skipped:
-                    s.window[i].done = true
-                    s.skipped += 1
-                    metrics?.skipped(sink: config.name)
-                case .permanent(let why):
-                    s.lastError = why
-                    s.lastErrorAt = clock.now()
-                    s.window[i].done = true
-                    toDeadLetter.append((s.window[i].event, s.window[i].attempts, why))
+            return finished.flatMap { s.window.complete($0.job, outcomes: $0.outcomes, now: now, random: random) }
+        }
+        guard !completions.isEmpty else { return }
+        let at = clock.now()
+        for completion in completions {
+            switch completion {
+            case .delivered:
+                state.withLock { s in
+                    (s.delivered, s.failing, s.lastSuccessAt) = (s.delivered + 1, false, at)
                 }
+                metrics?.delivered(sink: config.name)
+            case .skipped:
+                state.withLock { $0.skipped += 1 }
+                metrics?.skipped(sink: config.name)
+            case .retry(let event, let attempt, let due, let why):
+                state.withLock { s in
+                    (s.retried, s.failing, s.lastError, s.lastErrorAt) = (s.retried + 1, true, why, at)
+                }
+                metrics?.retried(sink: config.name)
+                logger.warning("delivery failed; will retry", metadata: [
+                    "seq": "\(event.seq)", "attempt": "\(attempt)", "error": "\(why)",
+                    "retryInSeconds": "\(Int((due - now).rounded(.up)))",
+                ])
+            case .deadLetter(let event, let ticket, let attempts, let why):
+                state.withLock { s in
+                    (s.lastError, s.lastErrorAt) = (why, at)
+                    if attempts >= config.retry.maxAttempts { s.failing = true }
+                }
+                deadLetter(event, ticket: ticket, attempts: attempts, why: why, now: now)
             }
         }
-        for (event, attempts, why) in toDeadLetter {
-            do {
-                try deadLetters.append(sink: config.name, event: event, attempts: attempts, error: why, at: clock.now())
-                state.withLock { $0.deadLettered += 1 }
-                metrics?.failed(sink: config.name)
-                logger.error("dead-lettered after \(attempts) attempt(s)", metadata: ["seq": "\(event.seq)", "error": "\(why)"])
-            } catch {
-                // Cannot record it: keep the event in the window and try the whole thing again later.
-                logger.critical("cannot write a dead letter; will retry the event", metadata: ["error": "\(error)"])
-                state.withLock { s in
-                    if let i = s.window.firstIndex(where: { $0.event.seq == event.seq }) {
-                        s.window[i].done = false
-                        s.window[i].attempts = 0
-                        s.window[i].due = now + config.retry.maxSeconds
-                    }
-                }
-            }
+    }
+
+    private func deadLetter(_ event: LoggedEvent, ticket: Int, attempts: Int, why: String, now: Double) {
+        do {
+            try deadLetters.append(sink: config.name, event: event, attempts: attempts, error: why, at: clock.now())
+            state.withLock { $0.deadLettered += 1 }
+            metrics?.failed(sink: config.name)
+            logger.error("dead-lettered after \(attempts) attempt(s)", metadata: ["seq": "\(event.seq)", "error": "\(why)"])
+        } catch {
+            // Cannot record it: keep the event in the window and try the whole thing again later.
+            logger.critical("cannot write a dead letter; will retry the event", metadata: ["error": "\(error)"])
+            state.withLock { $0.window.startOver(ticket: ticket, at: now + config.retry.maxSeconds) }
         }
     }
 
     /// The cursor as last written, and when it must next reach the disk.
     struct SavedCursor {
         var position: CursorStore.Position
-        var lastSync = monotonicSeconds()
+        var lastSync: Double
         /// Set while a written position waits for its fdatasync.
         var syncDue: Double?
     }
@@ -339,23 +291,18 @@ public final class SinkRunner: Sendable {
     /// syncs it when a sync is due (or `syncNow`).
     private func persist(scanned: CursorStore.Position?, saved: inout SavedCursor, syncNow: Bool = false) {
         defer {
-            if let due = saved.syncDue, syncNow || monotonicSeconds() >= due {
+            if let due = saved.syncDue, syncNow || monotonic() >= due {
                 do {
                     try cursor.sync()
-                    (saved.syncDue, saved.lastSync) = (nil, monotonicSeconds())
+                    (saved.syncDue, saved.lastSync) = (nil, monotonic())
                 } catch {
                     logger.error("cannot save the sink cursor", metadata: ["error": "\(error)"])
                 }
             }
         }
         let position: CursorStore.Position? = state.withLock { s in
-            var k = 0
-            while k < s.window.count && s.window[k].done { k += 1 }
-            s.window.removeFirst(k)
-            if let first = s.window.first {
-                return CursorStore.Position(seq: first.event.seq - 1, offset: first.event.start)
-            }
-            return scanned
+            guard let first = s.window.dropFinished() else { return scanned }
+            return CursorStore.Position(seq: first.seq - 1, offset: first.start)
         }
         guard let position, position != saved.position, position.seq >= saved.position.seq else { return }
         do {

@@ -1,26 +1,6 @@
 // SPDX-License-Identifier: MIT
 import Glibc
 
-/// A detached POSIX thread, for work that blocks (waiting for a signal, a child process,
-/// a sink) and must not occupy Dispatch's pool.
-public enum POSIXThread {
-    private final class Box {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-
-    public static func detach(_ body: @escaping @Sendable () -> Void) {
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { arg in
-            Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue().body()
-            return nil
-        }, box)
-        precondition(rc == 0, "pthread_create failed")
-        pthread_detach(thread)
-    }
-}
-
 /// A wake-up flag with a timed wait (pthread mutex + condition variable).
 public final class Signal: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -72,18 +52,4 @@ public final class Signal: @unchecked Sendable {
         }
         pending = false
     }
-}
-
-/// Seconds on the monotonic clock (for retry schedules and timeouts).
-public func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
-
-/// CLOCK_MONOTONIC in nanoseconds.
-public func monotonicNanoseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }

@@ -42,6 +42,10 @@ public struct Replay {
     let deadLetters: DeadLetters
     let clock: any WallClock
     let progress: (Note) -> Void
+    /// The monotonic clock, the jitter source and the wait between retries (injected by tests).
+    let monotonic: () -> Double
+    let random: () -> Double
+    let wait: (Double) -> Void
 
     /// What happens during a replay, for the command to show.
     public enum Note: Sendable {
@@ -54,11 +58,21 @@ public struct Replay {
         config: SinkConfig, index: Int = 0, api: APIConfig? = nil, dataDir: String, environment: [String: String], hidden: Set<String> = [],
         logger: Logger, progress: @escaping (Note) -> Void
     ) throws(Fanout.SetupError) {
+        let sink = try Fanout.makeSink(config, index: index, api: api, environment: environment, hidden: hidden, logger: logger)
+        self.init(config: config, sink: sink, dataDir: dataDir, progress: progress)
+    }
+
+    init(
+        config: SinkConfig, sink: any EventSink, dataDir: String, clock: any WallClock = SystemWallClock(),
+        monotonic: @escaping () -> Double = monotonicSeconds, random: @escaping () -> Double = { Double.random(in: 0..<1) },
+        wait: @escaping (Double) -> Void = sleepSeconds, progress: @escaping (Note) -> Void
+    ) {
         self.config = config
-        self.sink = try Fanout.makeSink(config, index: index, api: api, environment: environment, hidden: hidden, logger: logger)
+        self.sink = sink
         self.deadLetters = DeadLetters(dataDir: dataDir, sink: config.name)
-        self.clock = SystemWallClock()
+        self.clock = clock
         self.progress = progress
+        (self.monotonic, self.random, self.wait) = (monotonic, random, wait)
     }
 
     /// Events from the log that the sink takes and `selection` picks (at most `limit`).
@@ -126,46 +140,37 @@ public struct Replay {
         return (events, taken, unreadableCount)
     }
 
+    /// Delivers `events` through the sink's ``DeliveryWindow``: the runner's retry policy
+    /// and order, one job at a time, waiting (``wait``) when only retries are left.
     public func deliver(_ events: [LoggedEvent]) -> Report {
         var report = Report()
-        var index = 0
-        while index < events.count {
-            let batch = Array(events[index..<min(events.count, index + sink.batchSize)])
-            index += batch.count
-            var pending = Array(batch.indices)
-            var attempts = 0
-            var lastError: [Int: String] = [:]
-            while !pending.isEmpty && attempts < config.retry.maxAttempts {
-                attempts += 1
-                let outcomes = sink.deliver(pending.map { batch[$0] })
-                var next: [Int] = []
-                var wait = 0.0
-                for (k, outcome) in zip(pending, outcomes) {
-                    switch outcome {
-                    case .delivered:
-                        report.delivered += 1
-                        progress(.delivered(seq: batch[k].seq, event: batch[k].head.event))
-                    case .retry(let why, let after):
-                        lastError[k] = why
-                        next.append(k)
-                        wait = max(wait, after ?? 0)
-                    case .skipped:
-                        report.skipped += 1
-                    case .permanent(let why):
-                        lastError[k] = why
-                        fail(batch[k], attempts: attempts, why: why, report: &report)
-                    }
-                }
-                pending = next
-                if !pending.isEmpty && attempts < config.retry.maxAttempts {
-                    let delay = max(wait, config.retry.delay(afterAttempt: attempts, random: Double.random(in: 0..<1)))
-                    progress(.problem("retrying \(pending.count) event(s) in \((delay * 10).rounded() / 10) s: \(lastError[pending[0]] ?? "")"))
-                    usleep(useconds_t(min(delay, 3600) * 1_000_000))
+        var window = DeliveryWindow<LoggedEvent>(
+            settings: .init(ordered: config.ordered, concurrency: 1, batchSize: sink.batchSize), policy: config.retry)
+        for e in events { window.append(e, now: monotonic()) }
+        while true {
+            let (jobs, nextDue) = window.takeDue(now: monotonic(), stopping: true)
+            guard let job = jobs.first else {
+                guard let nextDue else { return report }
+                wait(max(0, nextDue - monotonic()))
+                continue
+            }
+            let outcomes = sink.deliver(job.events)
+            let now = monotonic()
+            for completion in window.complete(job, outcomes: outcomes, now: now, random: random) {
+                switch completion {
+                case .delivered(let e):
+                    report.delivered += 1
+                    progress(.delivered(seq: e.seq, event: e.head.event))
+                case .skipped:
+                    report.skipped += 1
+                case .retry(let e, _, let at, let why):
+                    progress(.problem("retrying seq \(e.seq) in \(((at - now) * 10).rounded() / 10) s: \(why)"))
+                case .deadLetter(let e, _, let attempts, let why):
+                    fail(e, attempts: attempts, why: why, report: &report)
                 }
             }
-            for k in pending { fail(batch[k], attempts: attempts, why: lastError[k] ?? "failed", report: &report) }
+            _ = window.dropFinished()
         }
-        return report
     }
 
     private func fail(_ event: LoggedEvent, attempts: Int, why: String, report: inout Report) {

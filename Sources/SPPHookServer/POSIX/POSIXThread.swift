@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: MIT
+import Glibc
+
+/// A detached POSIX thread, for work that blocks (waiting for a signal, a child process,
+/// a sink) and must not occupy Dispatch's pool.
+public enum POSIXThread {
+    private final class Box {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+
+    public static func detach(_ body: @escaping @Sendable () -> Void) {
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { arg in
+            Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue().body()
+            return nil
+        }, box)
+        precondition(rc == 0, "pthread_create failed")
+        pthread_detach(thread)
+    }
+}
