@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #define _GNU_SOURCE
 #include <stddef.h>
+#include <string.h>
 #include <sys/socket.h>
 #include "CShims.h"
 
@@ -112,3 +113,10 @@ int spp_epoll_wait(int epfd, int *fds, unsigned *events, int max, int timeout_ms
 }
 
 int spp_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+
+void spp_set_thread_name(const char *name) {
+    char buffer[16];
+    strncpy(buffer, name, sizeof buffer - 1);
+    buffer[sizeof buffer - 1] = 0;
+    pthread_setname_np(pthread_self(), buffer);
+}

@@ -19,7 +19,7 @@ struct StatusReporter: Sendable {
         if let watchdog {
             logger.info("watchdog enabled", metadata: ["intervalMs": "\(watchdog / 1000)"])
         }
-        POSIXThread.detach { [self] in
+        POSIXThread.detach(name: "status-reporter") { [self] in
             var lastStatus = ""
             while true {
                 usleep(useconds_t(min(period, 2.0) * 1_000_000))

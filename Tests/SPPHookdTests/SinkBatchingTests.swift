@@ -12,7 +12,7 @@ import Testing
 @Suite("Sink batching and delivery threads")
 struct SinkBatchingTests {
     @Test func deliveryThreadsRunAtMostTheirCountAtOnceAndFinishQueuedJobsOnStop() {
-        let workers = DeliveryWorkers(count: 3)
+        let workers = DeliveryWorkers(count: 3, name: "send:test")
         let counts = Mutex((running: 0, peak: 0, done: 0))
         let finished = DispatchSemaphore(value: 0)
         for _ in 0..<9 {

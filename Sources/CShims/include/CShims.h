@@ -24,6 +24,10 @@ int spp_spawn(char *const argv[], char *const envp[], int in_fd, int out_fd, int
 /// -1 (errno set) on kernels before 5.3.
 int spp_pidfd_open(pid_t pid);
 
+/// Names the calling thread (`ps -L`, `top -H`, /proc/self/task/N/comm): at most 15 bytes
+/// are kept.
+void spp_set_thread_name(const char *name);
+
 /// pipe2(fds, O_CLOEXEC).
 int spp_pipe_cloexec(int fds[2]);
 

@@ -20,10 +20,10 @@ final class DeliveryWorkers: Sendable {
     private let ready = DispatchSemaphore(value: 0)
     private let count: Int
 
-    init(count: Int) {
+    init(count: Int, name: String) {
         self.count = max(1, count)
         for _ in 0..<self.count {
-            POSIXThread.detach { [self] in work() }
+            POSIXThread.detach(name: name) { [self] in work() }
         }
     }
 

@@ -127,7 +127,7 @@ public final class SinkRunner: Sendable {
     public var cursorOffset: Int64 { state.withLock { $0.cursor.offset } }
 
     public func start() {
-        POSIXThread.detach { [self] in coordinate() }
+        POSIXThread.detach(name: "sink:" + config.name) { [self] in coordinate() }
     }
 
     /// Stops taking new work; the runner saves its cursor once deliveries in flight finish.
@@ -155,7 +155,7 @@ public final class SinkRunner: Sendable {
         var saved = SavedCursor(position: startPosition, lastSync: monotonic())
         var scanned: CursorStore.Position?  // where the reader has passed, once it has read
         var skipped: Int64 = 0
-        let workers = DeliveryWorkers(count: config.concurrency)
+        let workers = DeliveryWorkers(count: config.concurrency, name: "send:" + config.name)
         defer {
             reader.close()
             workers.stop()

@@ -87,9 +87,9 @@ public final class EventLog: Sendable {
     let subscribers = Mutex<[Signal]>([])
     let state: Mutex<State>
     let writer: Mutex<Writer>
-    private let queue = WorkerThread()
+    private let queue = WorkerThread(name: "log-writer")
     /// Checkpoints are written here, off the writer's queue.
-    let checkpointQueue = WorkerThread()
+    let checkpointQueue = WorkerThread(name: "log-checkpoint")
     /// The position the last checkpoint written covers.
     let checkpointed = Mutex<Int64?>(nil)
     let clock: any WallClock

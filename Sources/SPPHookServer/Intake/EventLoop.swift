@@ -28,7 +28,7 @@ final class EventLoop: @unchecked Sendable {
         wakeFD = spp_eventfd()
         precondition(epfd >= 0 && wakeFD >= 0, "epoll_create1/eventfd failed: \(String(cString: strerror(errno)))")
         _ = spp_epoll_ctl(epfd, Int32(SPP_EPOLL_CTL_ADD), wakeFD, UInt32(SPP_EPOLLIN))
-        POSIXThread.detach { [self] in run() }
+        POSIXThread.detach(name: "intake") { [self] in run() }
     }
 
     /// Runs `task` on the loop's thread, soon (in order with other tasks).

@@ -55,7 +55,7 @@ public final class HTTPServer: @unchecked Sendable {
     private let connections = Mutex<[ObjectIdentifier: Connection]>([:])
     private let accepting = Mutex(true)
     /// Checks every connection's deadline four times a second.
-    private let sweeper = WorkerThread()
+    private let sweeper = WorkerThread(name: "intake-sweeper")
     private let sweeping = Atomic(true)
     public static let sweepInterval = 0.25
 

@@ -28,9 +28,9 @@ final class WorkerThread: Sendable {
 
     private let shared = Shared()
 
-    init() {
+    init(name: String) {
         let shared = self.shared
-        POSIXThread.detach { Self.run(shared) }
+        POSIXThread.detach(name: name) { Self.run(shared) }
     }
 
     deinit {

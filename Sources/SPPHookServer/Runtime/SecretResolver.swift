@@ -47,11 +47,24 @@ public struct SecretResolver: Sendable {
         case .file(let path):
             return Self.firstLine(of: path)
         case .credential(let name):
-            guard let dir = environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty else {
-                return .failure(.absent("credential \(name): CREDENTIALS_DIRECTORY is not set (no LoadCredential=)"))
+            return credentialPath(name).flatMap { path in
+                Self.firstLine(of: path).mapError { .unusable("credential \(name): \($0)") }
             }
-            return Self.firstLine(of: dir + "/" + name).mapError { .unusable("credential \(name): \($0)") }
         }
+    }
+
+    /// Where systemd put credential `name` (`LoadCredential=`, `SetCredential=`).
+    public func credentialPath(_ name: String) -> Result<String, Failure> {
+        guard let dir = environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty else {
+            return .failure(.absent("credential \(name): CREDENTIALS_DIRECTORY is not set (no LoadCredential=)"))
+        }
+        return .success(dir + "/" + name)
+    }
+
+    /// A file setting's path: `credential:NAME` is a file in systemd's credentials directory,
+    /// anything else a path.
+    public func filePath(_ value: String) -> Result<String, Failure> {
+        value.hasPrefix("credential:") ? credentialPath(String(value.dropFirst("credential:".count))) : .success(value)
     }
 
     static func firstLine(of path: String) -> Result<String, Failure> {

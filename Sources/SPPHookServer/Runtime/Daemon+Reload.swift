@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+public import Logging
+public import SPPHookCore
+import Synchronization
+
+extension Daemon {
+    /// Applies a new configuration atomically: endpoints, tokens, classification and limits
+    /// (limits for connections accepted from now on). Settings that need a restart
+    /// (`listen`, `dataDir`, `dedupWindowSeconds`) must be unchanged; any error leaves the
+    /// running configuration untouched.
+    public func reload(_ new: DaemonConfig, secrets: SecretResolver) throws(StartError) {
+        let old = config
+        if new.listen != old.listen && !socketActivated {
+            throw StartError(description: "listen: changing it needs a restart (running: \(old.listen))")
+        }
+        if new.dataDir != old.dataDir {
+            throw StartError(description: "dataDir: changing it needs a restart (running: \(old.dataDir))")
+        }
+        // A sink's `where` and `transform` may change; anything else about sinks needs a restart.
+        let withoutPrograms = { (sinks: [SinkConfig]) in sinks.map { s in var s = s; s.programs = SinkPrograms(); return s } }
+        if withoutPrograms(new.sinks) != withoutPrograms(old.sinks) || new.api != old.api {
+            throw StartError(description: "sinks: changing them (or api) needs a restart; their where and transform can be reloaded")
+        }
+        if new.limits.eventLoops != old.limits.eventLoops {
+            throw StartError(description: "limits.eventLoops: changing it needs a restart")
+        }
+        if new.log != old.log || new.admin != old.admin {
+            throw StartError(description: "log, admin: changing them needs a restart")
+        }
+        if new.dedupWindowSeconds != old.dedupWindowSeconds {
+            throw StartError(description: "dedupWindowSeconds: changing it needs a restart (running: \(old.dedupWindowSeconds))")
+        }
+        if (new.tls == nil) != (old.tls == nil) {
+            throw StartError(description: "tls: turning HTTPS on or off needs a restart")
+        }
+        let endpoints = try Self.resolveEndpoints(new, secrets: secrets, logger: logger)
+        // Certificates are read again even when the paths are unchanged: renewed files apply.
+        let tls = try new.tls.map { settings throws(StartError) in try Self.loadTLS(settings, secrets: secrets) }
+        if new.sinks != old.sinks {
+            do throws(Fanout.SetupError) {
+                try fanout.updatePrograms(new.sinks)
+            } catch {
+                throw StartError(description: error.description)
+            }
+        }
+        handler.update(endpoints: endpoints, classifier: new.classifier)
+        server.update(HTTPServer.Settings(new.limits, tls: tls))
+        status.config.withLock { $0 = new }
+    }
+
+    /// Loads the listener's certificate and key (`credential:NAME` is a file in systemd's
+    /// credentials directory).
+    static func loadTLS(_ settings: DaemonConfig.TLSSettings, secrets: SecretResolver) throws(StartError) -> TLSServerContext {
+        func path(_ value: String, _ key: String) throws(StartError) -> String {
+            switch secrets.filePath(value) {
+            case .success(let path): return path
+            case .failure(let why): throw StartError(description: "tls.\(key): \(why)")
+            }
+        }
+        let certificate = try path(settings.certificate, "certificate"), key = try path(settings.privateKey, "privateKey")
+        do {
+            return try TLSServerContext(certificate: certificate, privateKey: key)
+        } catch {
+            throw StartError(description: "tls: \(error)")
+        }
+    }
+
+    /// Resolves every endpoint's token references. An unset `env:` variable is skipped with a
+    /// warning (so one config can list a variable and a fallback); an unreadable file or
+    /// credential is an error; an endpoint left without any token refuses to start (fail closed).
+    public static func resolveEndpoints(
+        _ config: DaemonConfig, secrets: SecretResolver, logger: Logger
+    ) throws(StartError) -> [WebhookHandler.Endpoint] {
+        var result: [WebhookHandler.Endpoint] = []
+        for (i, endpoint) in config.endpoints.enumerated() {
+            var tokens: [String] = []
+            for (k, ref) in endpoint.tokens.enumerated() {
+                switch secrets.resolve(ref) {
+                case .success(let token):
+                    if case .literal = ref {
+                        logger.warning(
+                            "endpoint uses an inline token from the config file; prefer env:, file: or credential:",
+                            metadata: ["endpoint": "\(endpoint.name)"])
+                    }
+                    tokens.append(token)
+                case .failure(.absent(let why)):
+                    logger.warning("token reference skipped", metadata: ["endpoint": "\(endpoint.name)", "reason": "\(why)"])
+                case .failure(.unusable(let why)):
+                    throw StartError(description: "endpoints[\(i)].tokens[\(k)]: \(why)")
+                }
+            }
+            guard !tokens.isEmpty else {
+                throw StartError(description: "endpoints[\(i)].tokens: no token could be resolved; refusing to accept unauthenticated events")
+            }
+            result.append(WebhookHandler.Endpoint(name: endpoint.name, path: endpoint.path, tokens: TokenPolicy(tokens: tokens)))
+        }
+        return result
+    }
+}

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+import Glibc
+public import SPPHookCore
+import Synchronization
+
+/// The daemon's once-a-second chores on a thread of their own: rewrite `status.json` when
+/// something changed (and at least once a minute), check the log's health, schedule dedup
+/// checkpoints every `log.checkpointSeconds`, and apply retention once a minute.
+final class Housekeeping: Sendable {
+    private let log: EventLog
+    private let snapshot: @Sendable () -> StatusSnapshot
+    private let statusPath: String
+    private let checkpointSeconds: Double
+    private let clock: any WallClock
+    private let wake = Signal()
+    private let stopping = Atomic(false)
+    private let stopped = Signal()
+
+    init(log: EventLog, statusPath: String, checkpointSeconds: Int, clock: any WallClock,
+        snapshot: @escaping @Sendable () -> StatusSnapshot)
+    {
+        (self.log, self.statusPath, self.checkpointSeconds) = (log, statusPath, Double(checkpointSeconds))
+        (self.clock, self.snapshot) = (clock, snapshot)
+    }
+
+    func start() {
+        POSIXThread.detach(name: "housekeeping") { [self] in
+            run()
+            stopped.notify()
+        }
+    }
+
+    /// Ends the thread (within `timeout`) so nothing writes `status.json` after the stop.
+    func stop(timeout: Double) {
+        stopping.store(true, ordering: .releasing)
+        wake.notify()
+        stopped.wait(seconds: timeout)
+    }
+
+    private func run() {
+        var last: StatusSnapshot?
+        var lastWrite = -Double.infinity
+        var lastRetention = monotonicSeconds(), lastCheckpoint = monotonicSeconds()
+        while !stopping.load(ordering: .acquiring) {
+            let now = snapshot()
+            let changed = last.map { var l = $0; l.updatedAt = now.updatedAt; return l != now } ?? true
+            if changed || monotonicSeconds() - lastWrite >= 60, writeStatus(now) {
+                (last, lastWrite) = (now, monotonicSeconds())
+            }
+            log.checkHealth()
+            if monotonicSeconds() - lastCheckpoint >= checkpointSeconds {
+                log.scheduleCheckpoint()
+                lastCheckpoint = monotonicSeconds()
+            }
+            if monotonicSeconds() - lastRetention >= 60 {
+                log.applyRetention()
+                lastRetention = monotonicSeconds()
+            }
+            wake.wait(seconds: 1)
+        }
+    }
+
+    /// Replaces `status.json` atomically; false when it could not.
+    private func writeStatus(_ snapshot: StatusSnapshot) -> Bool {
+        var s = snapshot
+        s.updatedAt = clock.now()
+        let tmp = statusPath + ".tmp"
+        return (try? writeFile(tmp, Array(JSONWriter.pretty(s.json).utf8) + [0x0A])) != nil && rename(tmp, statusPath) == 0
+    }
+}
