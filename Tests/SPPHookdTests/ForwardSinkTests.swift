@@ -75,6 +75,35 @@ struct ForwardSinkTests {
         #expect(spp["event"] as? String == "invoice.paid" && spp["token"] == nil && spp["seq"] == nil && spp["data"] != nil)
     }
 
+    /// A 200 whose chunked body is malformed is not a delivery: the response cannot be
+    /// trusted, so the event is retried (the hand-written client used to drop the two bytes
+    /// after a chunk unchecked, and took "+5" for a size).
+    @Test func aMalformedChunkedAnswerIsNotADelivery() throws {
+        let dir = TemporaryDirectory()
+        let receiver = try Receiver(dir: dir, secret: Self.secret)
+        defer { receiver.stop() }
+        let base = "http://127.0.0.1:\(receiver.port)"
+        let daemon = try DaemonProcess(dir: dir, extra: """
+            "sinks": [\(Self.forward("chunked", base + "/chunked")), \(Self.forward("badchunk", base + "/badchunk")),
+                      \(Self.forward("badsize", base + "/badsize"))]
+            """)
+        let client = try RawHTTPClient(port: daemon.port)
+        client.send(RawHTTPClient.post("/spp/main", sppBody(event: "order.created", id: "chunky")))
+        #expect(client.readResponse()?.status == 200)
+        try waitFor(20) {
+            dir.read("data/cursors/chunked.json").contains("\"seq\":1")
+                && FileManager.default.fileExists(atPath: dir.file("data/dead-letters/badchunk.jsonl"))
+                && FileManager.default.fileExists(atPath: dir.file("data/dead-letters/badsize.jsonl"))
+        }
+        #expect(receiver.requests(to: "/chunked").count == 1)
+        for name in ["badchunk", "badsize"] {
+            let letters = Self.deadLetters(dir, name)
+            #expect(receiver.requests(to: "/" + name).count == 3)
+            #expect(letters.first?["attempts"] as? Int == 3)
+            #expect((letters.first?["lastError"] as? String ?? "").contains("malformed chunk"), "\(letters)")
+        }
+    }
+
     @Test func httpsVerifiesTheCertificateAgainstTheConfiguredCA() throws {
         let dir = TemporaryDirectory()
         let (ca, cert, key) = try makeCertificates(in: dir)

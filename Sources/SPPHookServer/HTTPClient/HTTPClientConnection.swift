@@ -186,9 +186,14 @@ public final class HTTPClientConnection: @unchecked Sendable {
         var body: [UInt8] = []
         while true {
             let lineEnd = try line(deadline: deadline)
-            let sizeText = String(decoding: buffer[..<lineEnd].prefix(while: { $0 != UInt8(ascii: ";") }), as: UTF8.self)
+            // chunk-size is 1*HEXDIG (RFC 9112 §7.1; at most 15 here): no sign, no leading
+            // space. Blanks may only come before a chunk extension's ";".
+            var digits = buffer[..<lineEnd].prefix { $0 != UInt8(ascii: ";") }
+            while let last = digits.last, last == UInt8(ascii: " ") || last == 0x09 { digits.removeLast() }
             buffer.removeFirst(lineEnd + 2)
-            guard let size = Int(sizeText.trimmingOWS(), radix: 16), size >= 0 else {
+            guard (1...15).contains(digits.count), digits.allSatisfy({ HexDigit.value($0) != nil }),
+                let size = Int(String(decoding: digits, as: UTF8.self), radix: 16)
+            else {
                 throw IOError(errno: EPROTO, function: "malformed chunk size")
             }
             if size == 0 {
@@ -202,6 +207,9 @@ public final class HTTPClientConnection: @unchecked Sendable {
             guard body.count + size <= Self.maxBodyBytes else { throw IOError(errno: EMSGSIZE, function: "response body too large") }
             while buffer.count < size + 2 {
                 guard try fill(deadline: deadline) else { throw IOError(errno: ECONNRESET, function: "connection closed mid-chunk") }
+            }
+            guard buffer[size] == UInt8(ascii: "\r"), buffer[size + 1] == UInt8(ascii: "\n") else {
+                throw IOError(errno: EPROTO, function: "malformed chunk: its data is not followed by CRLF")
             }
             body += buffer[..<size]
             buffer.removeFirst(size + 2)

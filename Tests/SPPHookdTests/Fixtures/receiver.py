@@ -12,6 +12,9 @@ Python's own hmac, independently of spp-hookd). Behaviour by path:
   /throttle  429 (Retry-After: 1) the first time, then 200
   /bad       400
   /slow      waits 3 s, then 200
+  /chunked   200 with a well-formed chunked body
+  /badchunk  200 with a chunked body whose chunk is not followed by CRLF
+  /badsize   200 with a chunked body whose size is "+5" (not a hex number)
 """
 import base64, hashlib, hmac, json, ssl, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,6 +57,14 @@ class Handler(BaseHTTPRequestHandler):
             status = 400
         elif self.path == "/slow":
             time.sleep(3)
+        chunked = {"/chunked": b"5\r\nhello\r\n0\r\n\r\n", "/badchunk": b"5\r\nhelloXX0\r\n\r\n",
+                   "/badsize": b"+5\r\nhello\r\n0\r\n\r\n"}.get(self.path)
+        if chunked is not None:
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(chunked)
+            return
         reply = json.dumps({"status": status}).encode()
         self.send_response(status)
         for k, v in extra.items():
