@@ -84,120 +84,151 @@ public struct HTTPRequestParser: Sendable {
         }
     }
 
+    /// What one step of the state machine came to.
+    private enum Step {
+        /// The state changed: go on.
+        case next
+        /// More bytes are needed.
+        case needBytes
+        case event(Event)
+    }
+
     /// Parses as far as the buffered bytes allow.
     /// - Returns: the next event, or `nil` when more bytes are needed.
     /// - Throws: ``HTTPParseError``; the connection must then be answered and closed.
     public mutating func next() throws(HTTPParseError) -> Event? {
         while true {
+            let step: Step
             switch state {
-            case .requestLine:
-                let found: ArraySlice<UInt8>?
-                do {
-                    found = try nextLine(limit: limits.maxRequestLineBytes, tooLong: .requestLineTooLong)
-                } catch {
-                    // What came before the bad byte is judged first, as it would have been
-                    // had it arrived in an earlier read: the outcome never depends on chunking.
-                    try checkPartialRequestLine(upTo: lineErrorIndex)
-                    throw error
-                }
-                guard let line = found else {
-                    try checkPartialRequestLine()
-                    return nil
-                }
-                if line.isEmpty {
-                    // RFC 9112 §2.2: ignore at least one empty line before a request-line.
-                    emptyLinesBeforeRequest += 1
-                    if emptyLinesBeforeRequest > 8 { throw .invalidRequestLine }
-                    continue
-                }
-                headBytes = line.count + 2
-                requestLine = try parseRequestLine(line)
-                state = .headers
-
-            case .headers:
-                let remaining = limits.maxHeaderBytes - headBytes
-                let found: ArraySlice<UInt8>?
-                do {
-                    found = try nextLine(limit: remaining, tooLong: .headerSectionTooLarge)
-                } catch {
-                    try checkPartialField(upTo: lineErrorIndex)
-                    throw error
-                }
-                guard let line = found else {
-                    try checkPartialField()
-                    return nil
-                }
-                headBytes += line.count + 2
-                if headBytes > limits.maxHeaderBytes { throw .headerSectionTooLarge }
-                if line.isEmpty {
-                    let head = try makeHead()
-                    self.head = head
-                    state = .headComplete
-                    return .head(head)
-                }
-                let field = try parseField(line)
-                if headers.count >= limits.maxHeaderCount { throw .tooManyHeaders }
-                if asciiCaseInsensitiveEquals(field.name, "content-length") {
-                    // Checked as it arrives, so a bad or conflicting length fails fast.
-                    _ = try contentLength(of: headers.values("content-length") + [field.value])
-                }
-                headers.add(name: field.name, value: field.value)
-
-            case .headComplete:
-                switch head!.framing {
-                case .none: state = .complete
-                case .length(let n): state = n == 0 ? .complete : .contentBody(remaining: n)
-                case .chunked: state = .chunkSize
-                }
-
+            case .requestLine: step = try readRequestLine()
+            case .headers: step = try readFieldLine()
+            case .headComplete: step = startBody()
             case .contentBody(let remaining):
                 guard let left = takeBody(remaining) else { return nil }
                 state = left == 0 ? .complete : .contentBody(remaining: left)
-
-            case .chunkSize:
-                guard let line = try nextLine(limit: limits.maxChunkLineBytes, tooLong: .invalidChunkSize) else {
-                    return nil
-                }
-                let size = try parseChunkSizeLine(line)
-                if size == 0 {
-                    state = .trailers
-                } else {
-                    if body.count + size > limits.maxBodyBytes { throw .bodyTooLarge }
-                    state = .chunkData(remaining: size)
-                }
-
+                step = .next
+            case .chunkSize: step = try readChunkSize()
             case .chunkData(let remaining):
                 guard let left = takeBody(remaining) else { return nil }
                 state = left == 0 ? .chunkDataEnd : .chunkData(remaining: left)
-
-            case .chunkDataEnd:
-                guard buffer.count - readIndex >= 2 else {
-                    if buffer.count > readIndex && buffer[readIndex] != 0x0D { throw .invalidChunkTerminator }
-                    return nil
-                }
-                guard buffer[readIndex] == 0x0D, buffer[readIndex + 1] == 0x0A else { throw .invalidChunkTerminator }
-                consume(2)
-                state = .chunkSize
-
-            case .trailers:
-                let remaining = limits.maxHeaderBytes - headBytes
-                guard let line = try nextLine(limit: remaining, tooLong: .headerSectionTooLarge) else {
-                    return nil
-                }
-                headBytes += line.count + 2
-                if headBytes > limits.maxHeaderBytes { throw .headerSectionTooLarge }
-                if line.isEmpty {
-                    state = .complete
-                } else {
-                    _ = try parseField(line)  // validated, then discarded: trailers never affect framing
-                }
-
+                step = .next
+            case .chunkDataEnd: step = try readChunkDataEnd()
+            case .trailers: step = try readTrailerLine()
             case .complete:
+                // `head` is set on entering `.headComplete`, the only way to `.complete`.
                 let request = HTTPRequest(head: head!, body: body)
                 reset()
                 return .request(request)
             }
+            switch step {
+            case .next: continue
+            case .needBytes: return nil
+            case .event(let event): return event
+            }
         }
+    }
+
+    private mutating func readRequestLine() throws(HTTPParseError) -> Step {
+        let found: ArraySlice<UInt8>?
+        do {
+            found = try nextLine(limit: limits.maxRequestLineBytes, tooLong: .requestLineTooLong)
+        } catch {
+            // What came before the bad byte is judged first, as it would have been had it
+            // arrived in an earlier read: the outcome never depends on chunking.
+            try checkPartialRequestLine(upTo: lineErrorIndex)
+            throw error
+        }
+        guard let line = found else {
+            try checkPartialRequestLine()
+            return .needBytes
+        }
+        if line.isEmpty {
+            // RFC 9112 §2.2: ignore at least one empty line before a request-line.
+            emptyLinesBeforeRequest += 1
+            if emptyLinesBeforeRequest > 8 { throw .invalidRequestLine }
+            return .next
+        }
+        headBytes = line.count + 2
+        requestLine = try HTTPRequestSyntax.parseRequestLine(line)
+        state = .headers
+        return .next
+    }
+
+    private mutating func readFieldLine() throws(HTTPParseError) -> Step {
+        let found: ArraySlice<UInt8>?
+        do {
+            found = try nextLine(limit: limits.maxHeaderBytes - headBytes, tooLong: .headerSectionTooLarge)
+        } catch {
+            try checkPartialField(upTo: lineErrorIndex)
+            throw error
+        }
+        guard let line = found else {
+            try checkPartialField()
+            return .needBytes
+        }
+        headBytes += line.count + 2
+        if headBytes > limits.maxHeaderBytes { throw .headerSectionTooLarge }
+        if line.isEmpty {
+            let head = try makeHead()
+            self.head = head
+            state = .headComplete
+            return .event(.head(head))
+        }
+        let field = try HTTPRequestSyntax.parseField(line)
+        if headers.count >= limits.maxHeaderCount { throw .tooManyHeaders }
+        if asciiCaseInsensitiveEquals(field.name, "content-length") {
+            // Checked as it arrives, so a bad or conflicting length fails fast.
+            _ = try HTTPRequestSyntax.contentLength(of: headers.values("content-length") + [field.value])
+        }
+        headers.add(name: field.name, value: field.value)
+        return .next
+    }
+
+    private mutating func startBody() -> Step {
+        // `head` was set with the move to `.headComplete`.
+        switch head!.framing {
+        case .none: state = .complete
+        case .length(let n): state = n == 0 ? .complete : .contentBody(remaining: n)
+        case .chunked: state = .chunkSize
+        }
+        return .next
+    }
+
+    private mutating func readChunkSize() throws(HTTPParseError) -> Step {
+        guard let line = try nextLine(limit: limits.maxChunkLineBytes, tooLong: .invalidChunkSize) else { return .needBytes }
+        let size = try HTTPRequestSyntax.parseChunkSizeLine(line, maxBodyBytes: limits.maxBodyBytes)
+        if size == 0 {
+            state = .trailers
+        } else {
+            if body.count + size > limits.maxBodyBytes { throw .bodyTooLarge }
+            state = .chunkData(remaining: size)
+        }
+        return .next
+    }
+
+    private mutating func readChunkDataEnd() throws(HTTPParseError) -> Step {
+        guard buffer.count - readIndex >= 2 else {
+            if buffer.count > readIndex && buffer[readIndex] != 0x0D { throw .invalidChunkTerminator }
+            return .needBytes
+        }
+        guard buffer[readIndex] == 0x0D, buffer[readIndex + 1] == 0x0A else { throw .invalidChunkTerminator }
+        consume(2)
+        state = .chunkSize
+        return .next
+    }
+
+    private mutating func readTrailerLine() throws(HTTPParseError) -> Step {
+        guard let line = try nextLine(limit: limits.maxHeaderBytes - headBytes, tooLong: .headerSectionTooLarge) else {
+            return .needBytes
+        }
+        headBytes += line.count + 2
+        if headBytes > limits.maxHeaderBytes { throw .headerSectionTooLarge }
+        if line.isEmpty {
+            state = .complete
+        } else {
+            _ = try HTTPRequestSyntax.parseField(line)  // validated, then discarded: trailers never affect framing
+        }
+        return .next
     }
 
     private mutating func reset() {
@@ -263,110 +294,8 @@ public struct HTTPRequestParser: Sendable {
         return nil
     }
 
-    private func parseRequestLine(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> (String, String, Int) {
-        guard let sp1 = line.firstIndex(of: 0x20) else {
-            // As the partial check judges it: a method with a non-token byte is a bad method.
-            throw line.allSatisfy(HTTPSyntax.isTokenChar) ? .invalidRequestLine : .invalidMethod
-        }
-        let method = line[line.startIndex..<sp1]
-        guard !method.isEmpty, method.allSatisfy(HTTPSyntax.isTokenChar) else { throw .invalidMethod }
-        guard HTTPMethod.isKnown(method) else { throw .unknownMethod }
-        let rest = line[(sp1 + 1)...]
-        // The same order as the partial check: target bytes, then the second space.
-        let sp2 = rest.firstIndex(of: 0x20)
-        let target = rest[rest.startIndex..<(sp2 ?? rest.endIndex)]
-        guard target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw .invalidTarget }
-        guard let sp2 else { throw .invalidRequestLine }
-        guard !target.isEmpty else { throw .invalidTarget }
-        let version = rest[(sp2 + 1)...]
-        let (proto, minor) = try parseVersion(version)
-        let methodString = String(decoding: method, as: UTF8.self)
-        // RTSP and ICE request lines (as llhttp takes them) are answered like HTTP/1.0 and
-        // closed; each protocol with its own methods only.
-        if !HTTPMethod.isAllowed(methodString, in: proto) { throw proto == .http ? .unknownMethod : .invalidMethod }
-        let targetString = String(decoding: target, as: UTF8.self)
-        try validateTarget(targetString, method: methodString)
-        return (methodString, targetString, minor)
-    }
-
-    private func parseVersion(_ v: ArraySlice<UInt8>) throws(HTTPParseError) -> (HTTPMethod.RequestProtocol, Int) {
-        let bytes = Array(v)
-        let proto = try checkVersion(bytes, complete: true)!
-        return (proto, Int(bytes[bytes.count - 1] - UInt8(ascii: "0")))
-    }
-
-    /// version = ( "HTTP/" / "RTSP/" / "ICE/" ) DIGIT "." DIGIT, judged in one order for
-    /// partial and complete lines, so the answer never depends on how the bytes were split:
-    /// the protocol name, then the digits' syntax, then support (HTTP/1.0, HTTP/1.1, and
-    /// RTSP/1.0 and ICE/1.0 as llhttp accepts them), then length. Returns the protocol once
-    /// its name is complete.
-    @discardableResult
-    private func checkVersion(_ bytes: [UInt8], complete: Bool) throws(HTTPParseError) -> HTTPMethod.RequestProtocol? {
-        guard let proto = HTTPMethod.RequestProtocol.allCases.first(where: { p in
-            let name = Array(p.rawValue.utf8)
-            return bytes.count >= name.count ? bytes.starts(with: name) : name.starts(with: bytes)
-        }) else { throw .invalidVersion }
-        let nameLength = proto.rawValue.utf8.count
-        guard bytes.count >= nameLength else {
-            if complete { throw .invalidVersion }
-            return nil
-        }
-        let digits = bytes[nameLength...]
-        for (k, c) in digits.prefix(3).enumerated() {
-            if !(k == 1 ? c == UInt8(ascii: ".") : HTTPSyntax.isDigit(c)) { throw .invalidVersion }
-        }
-        guard digits.count >= 3 else {
-            if complete { throw .invalidVersion }
-            return proto
-        }
-        let major = digits[nameLength], minor = digits[nameLength + 2]
-        let supported = major == UInt8(ascii: "1") && (proto == .http ? minor <= UInt8(ascii: "1") : minor == UInt8(ascii: "0"))
-        if !supported { throw .unsupportedVersion }
-        if digits.count > 3 { throw .invalidVersion }
-        return proto
-    }
-
-    /// RFC 9112 §3.2: origin-form, absolute-form, authority-form (CONNECT) or asterisk-form.
-    private func validateTarget(_ target: String, method: String) throws(HTTPParseError) {
-        if target.hasPrefix("/") || target == "*" { return }
-        if method == "CONNECT" { return }  // authority-form
-        let lower = target.lowercasedASCII()
-        if lower.hasPrefix("http://") || lower.hasPrefix("https://") { return }
-        throw .invalidTarget
-    }
-
-    private func parseField(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> (name: String, value: String) {
-        let first = line[line.startIndex]
-        if first == 0x20 || first == 0x09 { throw .obsoleteLineFolding }
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw .invalidHeaderName }
-        let name = line[line.startIndex..<colon]
-        guard !name.isEmpty, name.allSatisfy(HTTPSyntax.isTokenChar) else { throw .invalidHeaderName }
-        var start = colon + 1
-        var end = line.endIndex
-        while start < end, line[start] == 0x20 || line[start] == 0x09 { start += 1 }
-        while end > start, line[end - 1] == 0x20 || line[end - 1] == 0x09 { end -= 1 }
-        let value = line[start..<end]
-        let nameString = String(decoding: name, as: UTF8.self)
-        if let error = Self.firstValueError(value, contentLength: asciiCaseInsensitiveEquals(nameString, "content-length")) {
-            throw error
-        }
-        return (nameString, String(decoding: value, as: UTF8.self))
-    }
-
-    /// The first bad byte of a field value (or of its start, up to a CR, for a partial
-    /// line), scanning left to right so that a split never changes which error is seen.
-    private static func firstValueError(_ value: some Collection<UInt8>, contentLength: Bool) -> HTTPParseError? {
-        for c in value {
-            if c == 0x0D { return nil }
-            if !HTTPSyntax.isFieldValueChar(c) { return .invalidHeaderValue }
-            if contentLength && !(HTTPSyntax.isDigit(c) || c == 0x20 || c == 0x09 || c == UInt8(ascii: ",")) {
-                return .invalidContentLength
-            }
-        }
-        return nil
-    }
-
     private func makeHead() throws(HTTPParseError) -> HTTPRequestHead {
+        // Set with the move to `.headers`, before any field line is read.
         let (method, target, minor) = requestLine!
         let hosts = headers.values("host")
         if hosts.count > 1 { throw .duplicateHost }
@@ -390,7 +319,7 @@ public struct HTTPRequestParser: Sendable {
             extraCodings = Array(codings.dropLast())
             framing = .chunked
         } else if !cl.isEmpty {
-            let length = try contentLength(of: cl)
+            let length = try HTTPRequestSyntax.contentLength(of: cl)
             if length > limits.maxBodyBytes { throw .bodyTooLarge }
             framing = .length(length)
         }
@@ -419,84 +348,19 @@ public struct HTTPRequestParser: Sendable {
         )
     }
 
-    /// The one length all Content-Length values (and list elements) agree on
-    /// (RFC 9112 §6.3 #5: differing values are unrecoverable).
-    private func contentLength(of values: [String]) throws(HTTPParseError) -> Int {
-        var length: Int?
-        for raw in values {
-            for element in raw.split(separator: ",", omittingEmptySubsequences: false) {
-                let digits = element.trimmingOWS()
-                guard !digits.isEmpty, digits.utf8.allSatisfy(HTTPSyntax.isDigit) else {
-                    throw .invalidContentLength
-                }
-                let trimmed = digits.drop(while: { $0 == "0" })
-                guard trimmed.utf8.count <= 18, let n = Int(trimmed.isEmpty ? "0" : trimmed) else {
-                    throw .invalidContentLength
-                }
-                if let length, length != n { throw .conflictingContentLength }
-                length = n
-            }
-        }
-        return length ?? 0
+    /// The start of the line being read (at most 64 bytes, so repeated checks stay cheap),
+    /// up to `end` when a bad byte was found there.
+    private func partialLine(upTo end: Int?) -> ArraySlice<UInt8> {
+        buffer[readIndex..<min(end ?? buffer.count, readIndex + 64)]
     }
 
-    /// Validates the start of an incomplete request line (at most its first 64 bytes, so
-    /// repeated calls stay cheap): a bad method or version fails without waiting for CRLF.
+    /// A bad method or version fails without waiting for CRLF.
     private func checkPartialRequestLine(upTo end: Int? = nil) throws(HTTPParseError) {
-        // Up to a CR: whether the line ends there is for the whole line to decide.
-        let partial = buffer[readIndex..<min(end ?? buffer.count, readIndex + 64)].prefix(while: { $0 != 0x0D })
-        guard let sp1 = partial.firstIndex(of: 0x20) else {
-            if !partial.allSatisfy(HTTPSyntax.isTokenChar) { throw .invalidMethod }
-            return
-        }
-        let method = partial[partial.startIndex..<sp1]
-        guard !method.isEmpty, method.allSatisfy(HTTPSyntax.isTokenChar) else { throw .invalidMethod }
-        guard HTTPMethod.isKnown(method) else { throw .unknownMethod }
-        let sp2 = partial[(sp1 + 1)...].firstIndex(of: 0x20)
-        let target = partial[(sp1 + 1)..<(sp2 ?? partial.endIndex)].prefix(while: { $0 != 0x0D })
-        guard target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw .invalidTarget }
-        guard let sp2 else { return }
-        if target.isEmpty { throw .invalidTarget }
-        // The same rule as for a complete line: the first 8 bytes must read "HTTP/" DIGIT "."
-        // DIGIT; once they do, an unsupported version is refused, and a 9th byte is malformed.
-        try checkVersion(Array(partial[(sp2 + 1)...]), complete: false)
+        try HTTPRequestSyntax.checkPartialRequestLine(partialLine(upTo: end))
     }
 
-    /// Validates the start of an incomplete field line: whitespace first (obs-fold) or a
-    /// non-token name fails without waiting for CRLF.
+    /// Whitespace first (obs-fold) or a non-token name fails without waiting for CRLF.
     private func checkPartialField(upTo end: Int? = nil) throws(HTTPParseError) {
-        let partial = buffer[readIndex..<min(end ?? buffer.count, readIndex + 64)]
-        guard let first = partial.first else { return }
-        if first == 0x20 || first == 0x09 { throw .obsoleteLineFolding }
-        let name = partial.prefix(while: { $0 != UInt8(ascii: ":") })
-        if name.last == 0x0D && name.count == 1 { return }  // the empty line ending the head
-        for c in name {
-            if c == 0x0D { return }  // the whole line decides (it may end here)
-            if !HTTPSyntax.isTokenChar(c) { throw .invalidHeaderName }
-        }
-        if name.count < partial.count {  // the colon has arrived
-            if name.isEmpty { throw .invalidHeaderName }
-            let valueSoFar = partial[(partial.startIndex + name.count + 1)...]
-            let isLength = name.count == 14 && asciiCaseInsensitiveEquals(String(decoding: name, as: UTF8.self), "content-length")
-            if let error = Self.firstValueError(valueSoFar, contentLength: isLength) { throw error }
-        }
-    }
-
-    /// chunk-size [ chunk-ext ]: hex digits, then `;name[=value]` extensions, nothing else.
-    private func parseChunkSizeLine(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> Int {
-        var i = line.startIndex
-        var size = 0
-        while i < line.endIndex, let d = HTTPSyntax.hexValue(line[i]) {
-            if size > (Int.max >> 4) - 16 { throw .bodyTooLarge }
-            size = size << 4 | d
-            i += 1
-        }
-        guard i > line.startIndex else { throw .invalidChunkSize }
-        if size > limits.maxBodyBytes { throw .bodyTooLarge }
-        if i < line.endIndex {
-            guard line[i] == UInt8(ascii: ";") else { throw .invalidChunkSize }
-            try HTTPSyntax.validateChunkExtensions(line[i...])
-        }
-        return size
+        try HTTPRequestSyntax.checkPartialField(partialLine(upTo: end))
     }
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 
 /// Character classes of RFC 9110 §5.6 and the chunk-extension grammar of RFC 9112 §7.1.1.
-enum HTTPSyntax {
+public enum HTTPSyntax {
     /// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
     static func isTokenChar(_ c: UInt8) -> Bool {
         switch c {
@@ -24,7 +24,8 @@ enum HTTPSyntax {
 
     static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
 
-    static func hexValue(_ c: UInt8) -> Int? {
+    /// HEXDIG's value, or nil.
+    public static func hexValue(_ c: UInt8) -> Int? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(c - UInt8(ascii: "0"))
         case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(c - UInt8(ascii: "a") + 10)

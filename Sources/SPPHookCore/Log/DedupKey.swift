@@ -15,23 +15,12 @@ public struct DedupKey: Hashable, Sendable {
         var i = 0
         for c in id.utf8 {
             guard i < 32 else { break }
-            guard let d = HexDigit.value(c) else { return nil }
+            guard let d = HTTPSyntax.hexValue(c) else { return nil }
             if i < 16 { h = h << 4 | UInt64(d) } else { l = l << 4 | UInt64(d) }
             i += 1
         }
         guard i == 32 else { return nil }
         high = h
         low = l
-    }
-}
-
-public enum HexDigit {
-    public static func value(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: c - 0x30
-        case 0x61...0x66: c - 0x61 + 10
-        case 0x41...0x46: c - 0x41 + 10
-        default: nil
-        }
     }
 }

@@ -191,7 +191,7 @@ public final class HTTPClientConnection: @unchecked Sendable {
             var digits = buffer[..<lineEnd].prefix { $0 != UInt8(ascii: ";") }
             while let last = digits.last, last == UInt8(ascii: " ") || last == 0x09 { digits.removeLast() }
             buffer.removeFirst(lineEnd + 2)
-            guard (1...15).contains(digits.count), digits.allSatisfy({ HexDigit.value($0) != nil }),
+            guard (1...15).contains(digits.count), digits.allSatisfy({ HTTPSyntax.hexValue($0) != nil }),
                 let size = Int(String(decoding: digits, as: UTF8.self), radix: 16)
             else {
                 throw IOError(errno: EPROTO, function: "malformed chunk size")

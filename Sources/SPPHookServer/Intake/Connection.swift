@@ -74,7 +74,7 @@ final class Connection: @unchecked Sendable {
         // A fresh connection gets the header timeout: opening sockets and sending nothing
         // is the cheapest slow-client attack.
         arm(timeouts.header)
-        loop.register(fd, events: UInt32(SPP_EPOLLIN)) { [self] events in
+        let refused = loop.register(fd, events: UInt32(SPP_EPOLLIN)) { [self] events in
             if events & UInt32(SPP_EPOLLIN | SPP_EPOLLERR | SPP_EPOLLHUP) != 0 {
                 if !readSuspended {
                     onReadable()  // errors and hang-ups show up as a failed or empty read
@@ -86,13 +86,26 @@ final class Connection: @unchecked Sendable {
             }
             if events & UInt32(SPP_EPOLLOUT) != 0, phase != .closed { flush() }
         }
+        if let refused { closeRefused("epoll_ctl(ADD)", refused) }
+    }
+
+    /// The kernel would not watch the socket: nobody could serve it, so it is closed.
+    private func closeRefused(_ call: String, _ errno: Int32) {
+        logger.error("cannot watch a connection; closed it", metadata: ["error": "\(call): \(String(cString: strerror(errno)))"])
+        phase = .closed
+        deadline.store(Int64.max, ordering: .relaxed)
+        Glibc.close(fd)
+        onClose()
     }
 
     /// The events to watch: input unless reading is paused, output while a write waits.
     private func updateInterest() {
         guard phase != .closed else { return }
         let events = (readSuspended ? 0 : UInt32(SPP_EPOLLIN)) | (writeSuspended ? 0 : UInt32(SPP_EPOLLOUT))
-        loop.modify(fd, events: events)
+        if let refused = loop.modify(fd, events: events) {
+            loop.unregister(fd)
+            closeRefused("epoll_ctl(MOD)", refused)
+        }
     }
 
     /// At the connection limit, the server makes room by closing the keep-alive connection

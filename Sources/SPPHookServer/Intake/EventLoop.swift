@@ -27,7 +27,8 @@ final class EventLoop: @unchecked Sendable {
         epfd = spp_epoll_create()
         wakeFD = spp_eventfd()
         precondition(epfd >= 0 && wakeFD >= 0, "epoll_create1/eventfd failed: \(String(cString: strerror(errno)))")
-        _ = spp_epoll_ctl(epfd, Int32(SPP_EPOLL_CTL_ADD), wakeFD, UInt32(SPP_EPOLLIN))
+        let watched = spp_epoll_ctl(epfd, Int32(SPP_EPOLL_CTL_ADD), wakeFD, UInt32(SPP_EPOLLIN))
+        precondition(watched == 0, "epoll_ctl on a fresh eventfd failed: \(String(cString: strerror(errno)))")
         POSIXThread.detach(name: "intake") { [self] in run() }
     }
 
@@ -53,15 +54,19 @@ final class EventLoop: @unchecked Sendable {
 
     var inLoop: Bool { threadID.load(ordering: .relaxed) == UInt(bitPattern: Int(bitPattern: pthread_self())) }
 
-    /// Loop thread only: watch `fd` for `events` (SPP_EPOLLIN/OUT).
-    func register(_ fd: Int32, events: UInt32, _ handler: @escaping Handler) {
+    /// Loop thread only: watch `fd` for `events` (SPP_EPOLLIN/OUT). On failure (the
+    /// kernel's `max_user_watches`, memory) returns the errno and watches nothing: the caller
+    /// closes the fd rather than keep a socket nobody serves.
+    func register(_ fd: Int32, events: UInt32, _ handler: @escaping Handler) -> Int32? {
+        guard spp_epoll_ctl(epfd, Int32(SPP_EPOLL_CTL_ADD), fd, events) == 0 else { return errno }
         handlers[fd] = handler
-        _ = spp_epoll_ctl(epfd, Int32(SPP_EPOLL_CTL_ADD), fd, events)
+        return nil
     }
 
-    /// Loop thread only.
-    func modify(_ fd: Int32, events: UInt32) {
-        _ = spp_epoll_ctl(epfd, Int32(SPP_EPOLL_CTL_MOD), fd, events)
+    /// Loop thread only. Returns the errno when the kernel refused (the fd is no longer
+    /// watched as asked: the caller closes it).
+    func modify(_ fd: Int32, events: UInt32) -> Int32? {
+        spp_epoll_ctl(epfd, Int32(SPP_EPOLL_CTL_MOD), fd, events) == 0 ? nil : errno
     }
 
     /// Loop thread only: stop watching (before the fd is closed).

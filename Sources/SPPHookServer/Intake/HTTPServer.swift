@@ -75,7 +75,12 @@ public final class HTTPServer: @unchecked Sendable {
     public func start() {
         scheduleSweep()
         acceptLoop.execute { [self] in
-            for fd in listenFDs { acceptLoop.register(fd, events: UInt32(SPP_EPOLLIN)) { [self] _ in acceptPending(fd) } }
+            for fd in listenFDs {
+                let refused = acceptLoop.register(fd, events: UInt32(SPP_EPOLLIN)) { [self] _ in acceptPending(fd) }
+                // Only ENOMEM can refuse a listener on a fresh epoll. A daemon that cannot
+                // accept must not look alive: crash, and let systemd restart it.
+                if let refused { preconditionFailure("epoll_ctl(ADD) on a listener: \(String(cString: strerror(refused)))") }
+            }
         }
     }
 
@@ -121,10 +126,13 @@ public final class HTTPServer: @unchecked Sendable {
                 default:
                     // EMFILE/ENFILE/ENOBUFS: back off instead of spinning on a readable listener.
                     logger.error("accept failed; pausing accepts for 100 ms", metadata: ["error": "\(error)"])
-                    acceptLoop.modify(listenFD, events: 0)
+                    _ = acceptLoop.modify(listenFD, events: 0)  // if refused, accepts just go on
                     sweeper.async(after: 0.1) { [self] in
                         acceptLoop.execute { [self] in
-                            if accepting.withLock({ $0 }) { acceptLoop.modify(listenFD, events: UInt32(SPP_EPOLLIN)) }
+                            guard accepting.withLock({ $0 }) else { return }
+                            if let refused = acceptLoop.modify(listenFD, events: UInt32(SPP_EPOLLIN)) {
+                                preconditionFailure("epoll_ctl(MOD) on a listener: \(String(cString: strerror(refused)))")
+                            }
                         }
                     }
                     return
