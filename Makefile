@@ -11,7 +11,7 @@ BENCH_PACKAGES := wrk nginx-light webhook postgresql-15
 RELEASE_FLAGS := -c release --product spp-hookd --static-swift-stdlib --scratch-path .build-static -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now
 RELEASE_BIN := .build-static/release/spp-hookd
 
-.PHONY: all deps install-packages build release man run test fuzz bench bench-scale install deb systemd-test crash-test clean
+.PHONY: all deps install-packages build release man run test check-size fuzz bench bench-scale install deb systemd-test crash-test clean
 
 all: build
 
@@ -50,6 +50,7 @@ test: deps
 	@python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus_client 2>/dev/null \
 		|| $(MAKE) --no-print-directory install-packages PACKAGES=python3-prometheus-client
 	@python3 -c 'import mfusepy' 2>/dev/null || python3 -m pip install -q mfusepy 2>/dev/null || echo "no mfusepy: the power-cut tests will be skipped"
+	@$(MAKE) --no-print-directory check-size
 	@$(MAKE) --no-print-directory deb
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
@@ -58,6 +59,10 @@ test: deps
 # libFuzzer (with AddressSanitizer) on the HTTP request parser and the JSON/body parsers,
 # for FUZZ_SECONDS from the committed corpus in Tests/Fuzz/corpus; a crash fails the run.
 FUZZ_SECONDS ?= 60
+# The size rules of the production code: files, functions, unexplained force unwraps.
+check-size:
+	python3 scripts/check-size.py Sources
+
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 

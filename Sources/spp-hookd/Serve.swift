@@ -80,8 +80,14 @@ struct Serve: ParsableCommand {
         let reporter = StatusReporter(daemon: daemon, notifier: notifier, logger: logger)
         notifier.notify("READY=1\nSTATUS=\(daemon.statusLine)")
         reporter.start()
+        serveSignals(signals, daemon: daemon, descriptors: descriptors, notifier: notifier, logger: logger)
+    }
 
-        // The main thread waits for signals; everything else runs on the daemon's own threads.
+    /// The main thread's work once started: wait for signals (everything else runs on the
+    /// daemon's own threads); SIGHUP reloads, SIGUSR1 reopens the log, the others stop.
+    private func serveSignals(
+        _ signals: StopSignals, daemon: Daemon, descriptors: Int, notifier: SystemdNotifier, logger: Logger
+    ) -> Never {
         while true {
             let sig = signals.wait()
             if sig == SIGHUP {

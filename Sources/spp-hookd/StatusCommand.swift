@@ -30,34 +30,10 @@ struct StatusCommand: ParsableCommand {
         let lastSeq = max(snapshot?.lastSeq ?? 0, Self.lastSeq(in: dir))
         let logBytes = dir.totalBytes()
 
-        var sinks: [JSONValue] = []
-        var sinkLines: [String] = []
-        for sink in c.sinks {
-            let live = snapshot?.sinks.first { $0.name == sink.name }
-            let cursor = SinkRunner.savedCursor(dataDir: c.dataDir, sink: sink.name)
-            let cursorSeq = max(cursor?.seq ?? 0, live?.cursorSeq ?? 0)
-            let lag = lastSeq > cursorSeq ? lastSeq - cursorSeq : 0
-            let dead = DeadLetters(dataDir: c.dataDir, sink: sink.name).list().count
-            var retry = "-"
-            if let live, live.retrying > 0 {
-                retry = "\(live.retrying) waiting" + (live.nextRetryInSeconds.map { ", next in \(Int($0)) s" } ?? "")
-            }
-            let lastOK = live?.lastSuccessAt?.rfc3339 ?? "-"
-            let lastError = live?.lastError.map { "\(live?.lastErrorAt?.rfc3339 ?? "") \(DisplayText.sanitized($0))" } ?? "-"
-            let name = sink.name.padded(16), cursorText = String(cursorSeq).padded(8), lagText = String(lag).padded(6)
-            let deadText = String(dead).padded(5), indent = "".padded(16)
-            sinkLines.append("  \(name) cursor \(cursorText) lag \(lagText) dead letters \(deadText) retry \(retry)")
-            sinkLines.append("  \(indent) last success \(lastOK)   last error \(lastError)")
-            if let warning = live?.warning { sinkLines.append("  \(indent) warning: \(warning)") }
-            if let live, live.skipped > 0 { sinkLines.append("  \(indent) passed over by where/transform: \(live.skipped)") }
-            // The daemon's view of the sink, with what is on disk now.
-            var state = live ?? StatusSnapshot.Sink(name: sink.name)
-            state.cursorSeq = cursorSeq
-            var o = state.json
-            o.set("lag", .number(String(lag)))
-            o.set("deadLetters", .number(String(dead)))
-            sinks.append(.object(o))
+        let reports = c.sinks.map { sink in
+            Self.report(sink, live: snapshot?.sinks.first { $0.name == sink.name }, lastSeq: lastSeq, dataDir: c.dataDir)
         }
+        let sinks = reports.map(\.json), sinkLines = reports.flatMap(\.lines)
         if json {
             var o = JSONObject([
                 .init(key: "running", value: .bool(running)), .init(key: "config", value: .string(loaded.source)),
@@ -98,6 +74,36 @@ struct StatusCommand: ParsableCommand {
             for line in sinkLines { print(line) }
         }
         if !running { throw ExitCode(3) }
+    }
+
+    /// One sink's part of the report: its JSON object and its lines of text. `live` is the
+    /// daemon's last view of it; the cursor and dead letters on disk are read now.
+    static func report(_ sink: SinkConfig, live: StatusSnapshot.Sink?, lastSeq: UInt64, dataDir: String) -> (json: JSONValue, lines: [String]) {
+        var sinkLines: [String] = []
+        let cursor = SinkRunner.savedCursor(dataDir: dataDir, sink: sink.name)
+        let cursorSeq = max(cursor?.seq ?? 0, live?.cursorSeq ?? 0)
+        let lag = lastSeq > cursorSeq ? lastSeq - cursorSeq : 0
+        let dead = DeadLetters(dataDir: dataDir, sink: sink.name).list().count
+        var retry = "-"
+        if let live, live.retrying > 0 {
+            retry = "\(live.retrying) waiting" + (live.nextRetryInSeconds.map { ", next in \(Int($0)) s" } ?? "")
+        }
+        let lastOK = live?.lastSuccessAt?.rfc3339 ?? "-"
+        let lastError = live?.lastError.map { "\(live?.lastErrorAt?.rfc3339 ?? "") \(DisplayText.sanitized($0))" } ?? "-"
+        let name = sink.name.padded(16), cursorText = String(cursorSeq).padded(8), lagText = String(lag).padded(6)
+        let deadText = String(dead).padded(5), indent = "".padded(16)
+        sinkLines.append("  \(name) cursor \(cursorText) lag \(lagText) dead letters \(deadText) retry \(retry)")
+        sinkLines.append("  \(indent) last success \(lastOK)   last error \(lastError)")
+        if let warning = live?.warning { sinkLines.append("  \(indent) warning: \(warning)") }
+        if let live, live.skipped > 0 { sinkLines.append("  \(indent) passed over by where/transform: \(live.skipped)") }
+        // The daemon's view of the sink, with what is on disk now.
+        var state = live ?? StatusSnapshot.Sink(name: sink.name)
+        state.cursorSeq = cursorSeq
+        var o = state.json
+        o.set("lag", .number(String(lag)))
+        o.set("deadLetters", .number(String(dead)))
+        return (.object(o), sinkLines)
+    
     }
 
     /// Whether `pid` is alive and still a spp-hookd (a stopped daemon's pid may be reused).

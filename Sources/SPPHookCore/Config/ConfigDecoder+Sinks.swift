@@ -10,111 +10,14 @@ extension ConfigDecoder {
             let at = "sinks[\(i)]"
             guard case .object(let o) = item else { throw ConfigError(at, "must be an object") }
             let type = try string(o["type"], "\(at).type", default: nil)
-            let common: Set<String> = ["name", "type", "categories", "events", "retry", "ordered", "where", "transform"]
             let programs = try decodePrograms(o, at: at)
             let kind: SinkConfig.Kind
             switch type {
-            case "file":
-                try allowKeys(o, common.union(["path", "mode"]), at: at)
-                let path = try string(o["path"], "\(at).path", default: nil)
-                guard !path.isEmpty else { throw ConfigError("\(at).path", "must not be empty") }
-                let modeText = try string(o["mode"], "\(at).mode", default: "0600")
-                guard let mode = Int(modeText, radix: 8), (0...0o777).contains(mode) else {
-                    throw ConfigError("\(at).mode", "must be an octal file mode such as \"0640\"")
-                }
-                kind = .file(path: path, mode: mode)
-            case "shell":
-                try allowKeys(o, common.union(["command", "timeoutSeconds", "concurrency"]), at: at)
-                guard case .array(let parts)? = o["command"], !parts.isEmpty else {
-                    throw ConfigError("\(at).command", "must be a non-empty array: the program and its arguments (no shell string)")
-                }
-                var command: [String] = []
-                for (k, p) in parts.enumerated() {
-                    guard case .string(let s) = p, !s.isEmpty || k > 0 else {
-                        throw ConfigError("\(at).command[\(k)]", "must be a non-empty string")
-                    }
-                    command.append(s)
-                }
-                let timeout = try double(o["timeoutSeconds"], "\(at).timeoutSeconds", default: 30, range: 0.1...86400)
-                let concurrency = try int(o["concurrency"], "\(at).concurrency", default: 1, range: 1...64)
-                kind = .shell(command: command, timeoutSeconds: timeout, concurrency: concurrency)
-            case "forward":
-                try allowKeys(o, common.union(["url", "headers", "timeoutSeconds", "caFile", "body", "signingSecret", "concurrency"]), at: at)
-                let urlText = try string(o["url"], "\(at).url", default: nil)
-                var url = SinkConfig.ForwardOptions.unresolvedURL
-                var urlSecret: SecretReference?
-                switch SecretReference(parsing: urlText) {
-                case .literal:
-                    guard let u = HTTPURL(urlText) else {
-                        throw ConfigError("\(at).url", "must be an http:// or https:// URL, or env:NAME, file:PATH, credential:NAME holding one")
-                    }
-                    url = u
-                case let reference: urlSecret = reference
-                }
-                var headers: [String: String] = [:]
-                if let h = o["headers"] {
-                    guard case .object(let ho) = h else { throw ConfigError("\(at).headers", "must be an object of name → value") }
-                    for m in ho.members {
-                        guard !m.key.isEmpty, m.key.utf8.allSatisfy(HTTPSyntax.isTokenChar) else {
-                            throw ConfigError("\(at).headers.\(m.key)", "is not a valid header name")
-                        }
-                        guard case .string(let v) = m.value, v.utf8.allSatisfy({ HTTPSyntax.isFieldValueChar($0) }) else {
-                            throw ConfigError("\(at).headers.\(m.key)", "must be a string without control characters")
-                        }
-                        let reserved = ["host", "content-length", "transfer-encoding", "connection", "webhook-id", "webhook-timestamp", "webhook-signature"]
-                        guard !reserved.contains(m.key.lowercasedASCII()) else {
-                            throw ConfigError("\(at).headers.\(m.key)", "is set by spp-hookd itself")
-                        }
-                        headers[m.key] = v
-                    }
-                }
-                let timeout = try double(o["timeoutSeconds"], "\(at).timeoutSeconds", default: 10, range: 0.1...600)
-                let caFile: String? = o["caFile"] == nil ? nil : try string(o["caFile"], "\(at).caFile", default: nil)
-                if programs.transform != nil, o["body"] != nil {
-                    throw ConfigError("\(at).body", "cannot be combined with transform (the transform's output is the body)")
-                }
-                let bodyText = try string(o["body"], "\(at).body", default: "event")
-                guard let body = SinkConfig.ForwardOptions.Body(rawValue: bodyText) else {
-                    throw ConfigError("\(at).body", "must be \"event\" (the stored event) or \"spp\" (SPP's envelope without token)")
-                }
-                var secret: SecretReference?
-                if o["signingSecret"] != nil {
-                    let s = try string(o["signingSecret"], "\(at).signingSecret", default: nil)
-                    guard !s.isEmpty else { throw ConfigError("\(at).signingSecret", "must not be empty") }
-                    secret = SecretReference(parsing: s)
-                }
-                let concurrency = try int(o["concurrency"], "\(at).concurrency", default: 1, range: 1...64)
-                kind = .forward(SinkConfig.ForwardOptions(url: url, headers: headers, timeoutSeconds: timeout, caFile: caFile,
-                    body: body, signingSecret: secret, concurrency: concurrency, urlSecret: urlSecret))
-            case "spp-order-message":
-                try allowKeys(o, common.union(["message", "staffOnly", "userId"]), at: at)
-                var message: String?
-                switch (o["message"], programs.transform) {
-                case (nil, nil): throw ConfigError("\(at).message", "is required (or a transform that makes the message text)")
-                case (nil, _): message = nil
-                case (_?, nil):
-                    message = try string(o["message"], "\(at).message", default: nil)
-                    guard message?.isEmpty == false else { throw ConfigError("\(at).message", "must not be empty") }
-                case (_?, _?): throw ConfigError("\(at).message", "cannot be combined with transform (one of them makes the text)")
-                }
-                var staffOnly = false
-                switch o["staffOnly"] {
-                case nil: break
-                case .bool(let b)?: staffOnly = b
-                case .some(let v): throw ConfigError("\(at).staffOnly", "must be true or false, not \(v.typeName)")
-                }
-                let userID: Int? = o["userId"] == nil ? nil : try int(o["userId"], "\(at).userId", default: 0, range: 1...Int(Int32.max))
-                kind = .orderMessage(message: message, staffOnly: staffOnly, userID: userID)
-            case "postgres":
-                try allowKeys(o, common.union(["connection", "table", "batchSize"]), at: at)
-                let connection = try string(o["connection"], "\(at).connection", default: nil)
-                guard !connection.isEmpty else { throw ConfigError("\(at).connection", "must not be empty") }
-                let table = try string(o["table"], "\(at).table", default: "spp_events")
-                guard PostgresStatements.isValidTable(table) else {
-                    throw ConfigError("\(at).table", "must be a table name or schema.table: letters, digits and _, not starting with a digit, at most 40 characters each")
-                }
-                let batch = try int(o["batchSize"], "\(at).batchSize", default: 500, range: 1...5000)
-                kind = .postgres(SinkConfig.PostgresOptions(connection: SecretReference(parsing: connection), table: table, batchSize: batch))
+            case "file": kind = try decodeFileSink(o, at: at)
+            case "shell": kind = try decodeShellSink(o, at: at)
+            case "forward": kind = try decodeForwardSink(o, at: at, programs: programs)
+            case "spp-order-message": kind = try decodeOrderMessageSink(o, at: at, programs: programs)
+            case "postgres": kind = try decodePostgresSink(o, at: at)
             default:
                 throw ConfigError("\(at).type", "must be \"file\", \"shell\", \"forward\", \"spp-order-message\" or \"postgres\", not \"\(type)\"")
             }
@@ -135,6 +38,120 @@ extension ConfigDecoder {
             result.append(SinkConfig(name: name, kind: kind, filter: filter, retry: retry, ordered: ordered, programs: programs))
         }
         return result
+    }
+
+    /// The keys every sink type takes.
+    private static let commonSinkKeys: Set<String> = ["name", "type", "categories", "events", "retry", "ordered", "where", "transform"]
+
+    private static func decodeFileSink(_ o: JSONObject, at: String) throws(ConfigError) -> SinkConfig.Kind {
+        try allowKeys(o, commonSinkKeys.union(["path", "mode"]), at: at)
+        let path = try string(o["path"], "\(at).path", default: nil)
+        guard !path.isEmpty else { throw ConfigError("\(at).path", "must not be empty") }
+        let modeText = try string(o["mode"], "\(at).mode", default: "0600")
+        guard let mode = Int(modeText, radix: 8), (0...0o777).contains(mode) else {
+            throw ConfigError("\(at).mode", "must be an octal file mode such as \"0640\"")
+        }
+        return .file(path: path, mode: mode)
+    }
+
+    private static func decodeShellSink(_ o: JSONObject, at: String) throws(ConfigError) -> SinkConfig.Kind {
+        try allowKeys(o, commonSinkKeys.union(["command", "timeoutSeconds", "concurrency"]), at: at)
+        guard case .array(let parts)? = o["command"], !parts.isEmpty else {
+            throw ConfigError("\(at).command", "must be a non-empty array: the program and its arguments (no shell string)")
+        }
+        var command: [String] = []
+        for (k, p) in parts.enumerated() {
+            guard case .string(let s) = p, !s.isEmpty || k > 0 else {
+                throw ConfigError("\(at).command[\(k)]", "must be a non-empty string")
+            }
+            command.append(s)
+        }
+        let timeout = try double(o["timeoutSeconds"], "\(at).timeoutSeconds", default: 30, range: 0.1...86400)
+        let concurrency = try int(o["concurrency"], "\(at).concurrency", default: 1, range: 1...64)
+        return .shell(command: command, timeoutSeconds: timeout, concurrency: concurrency)
+    }
+
+    private static func decodeForwardSink(_ o: JSONObject, at: String, programs: SinkPrograms) throws(ConfigError) -> SinkConfig.Kind {
+        try allowKeys(o, commonSinkKeys.union(["url", "headers", "timeoutSeconds", "caFile", "body", "signingSecret", "concurrency"]), at: at)
+        let urlText = try string(o["url"], "\(at).url", default: nil)
+        var url = SinkConfig.ForwardOptions.unresolvedURL
+        var urlSecret: SecretReference?
+        switch SecretReference(parsing: urlText) {
+        case .literal:
+            guard let u = HTTPURL(urlText) else {
+                throw ConfigError("\(at).url", "must be an http:// or https:// URL, or env:NAME, file:PATH, credential:NAME holding one")
+            }
+            url = u
+        case let reference: urlSecret = reference
+        }
+        var headers: [String: String] = [:]
+        if let h = o["headers"] {
+            guard case .object(let ho) = h else { throw ConfigError("\(at).headers", "must be an object of name → value") }
+            for m in ho.members {
+                guard !m.key.isEmpty, m.key.utf8.allSatisfy(HTTPSyntax.isTokenChar) else {
+                    throw ConfigError("\(at).headers.\(m.key)", "is not a valid header name")
+                }
+                guard case .string(let v) = m.value, v.utf8.allSatisfy({ HTTPSyntax.isFieldValueChar($0) }) else {
+                    throw ConfigError("\(at).headers.\(m.key)", "must be a string without control characters")
+                }
+                let reserved = ["host", "content-length", "transfer-encoding", "connection", "webhook-id", "webhook-timestamp", "webhook-signature"]
+                guard !reserved.contains(m.key.lowercasedASCII()) else {
+                    throw ConfigError("\(at).headers.\(m.key)", "is set by spp-hookd itself")
+                }
+                headers[m.key] = v
+            }
+        }
+        let timeout = try double(o["timeoutSeconds"], "\(at).timeoutSeconds", default: 10, range: 0.1...600)
+        let caFile: String? = o["caFile"] == nil ? nil : try string(o["caFile"], "\(at).caFile", default: nil)
+        if programs.transform != nil, o["body"] != nil {
+            throw ConfigError("\(at).body", "cannot be combined with transform (the transform's output is the body)")
+        }
+        let bodyText = try string(o["body"], "\(at).body", default: "event")
+        guard let body = SinkConfig.ForwardOptions.Body(rawValue: bodyText) else {
+            throw ConfigError("\(at).body", "must be \"event\" (the stored event) or \"spp\" (SPP's envelope without token)")
+        }
+        var secret: SecretReference?
+        if o["signingSecret"] != nil {
+            let s = try string(o["signingSecret"], "\(at).signingSecret", default: nil)
+            guard !s.isEmpty else { throw ConfigError("\(at).signingSecret", "must not be empty") }
+            secret = SecretReference(parsing: s)
+        }
+        let concurrency = try int(o["concurrency"], "\(at).concurrency", default: 1, range: 1...64)
+        return .forward(SinkConfig.ForwardOptions(url: url, headers: headers, timeoutSeconds: timeout, caFile: caFile,
+            body: body, signingSecret: secret, concurrency: concurrency, urlSecret: urlSecret))
+    }
+
+    private static func decodeOrderMessageSink(_ o: JSONObject, at: String, programs: SinkPrograms) throws(ConfigError) -> SinkConfig.Kind {
+        try allowKeys(o, commonSinkKeys.union(["message", "staffOnly", "userId"]), at: at)
+        var message: String?
+        switch (o["message"], programs.transform) {
+        case (nil, nil): throw ConfigError("\(at).message", "is required (or a transform that makes the message text)")
+        case (nil, _): message = nil
+        case (_?, nil):
+            message = try string(o["message"], "\(at).message", default: nil)
+            guard message?.isEmpty == false else { throw ConfigError("\(at).message", "must not be empty") }
+        case (_?, _?): throw ConfigError("\(at).message", "cannot be combined with transform (one of them makes the text)")
+        }
+        var staffOnly = false
+        switch o["staffOnly"] {
+        case nil: break
+        case .bool(let b)?: staffOnly = b
+        case .some(let v): throw ConfigError("\(at).staffOnly", "must be true or false, not \(v.typeName)")
+        }
+        let userID: Int? = o["userId"] == nil ? nil : try int(o["userId"], "\(at).userId", default: 0, range: 1...Int(Int32.max))
+        return .orderMessage(message: message, staffOnly: staffOnly, userID: userID)
+    }
+
+    private static func decodePostgresSink(_ o: JSONObject, at: String) throws(ConfigError) -> SinkConfig.Kind {
+        try allowKeys(o, commonSinkKeys.union(["connection", "table", "batchSize"]), at: at)
+        let connection = try string(o["connection"], "\(at).connection", default: nil)
+        guard !connection.isEmpty else { throw ConfigError("\(at).connection", "must not be empty") }
+        let table = try string(o["table"], "\(at).table", default: "spp_events")
+        guard PostgresStatements.isValidTable(table) else {
+            throw ConfigError("\(at).table", "must be a table name or schema.table: letters, digits and _, not starting with a digit, at most 40 characters each")
+        }
+        let batch = try int(o["batchSize"], "\(at).batchSize", default: 500, range: 1...5000)
+        return .postgres(SinkConfig.PostgresOptions(connection: SecretReference(parsing: connection), table: table, batchSize: batch))
     }
 
     /// `where` and `transform`: jq source text (compiled, and checked, by the daemon).

@@ -33,7 +33,7 @@ enum HTTPRequestSyntax {
 
     static func parseVersion(_ v: ArraySlice<UInt8>) throws(HTTPParseError) -> (HTTPMethod.RequestProtocol, Int) {
         let bytes = Array(v)
-        let proto = try checkVersion(bytes, complete: true)!
+        let proto = try checkVersion(bytes, complete: true)!  // complete: it throws rather than return nil
         return (proto, Int(bytes[bytes.count - 1] - UInt8(ascii: "0")))
     }
 

@@ -151,6 +151,7 @@ extension JSONCursor {
                 if keys[first...].contains(where: { same($0, key) }) { throw JSONParseError(.duplicateKey, at: keyOffset) }
             } else {
                 if seen == nil { seen = Set(keys[first...].map(string)) }
+                // `seen` is set on the line above.
                 guard seen!.insert(string(key)).inserted else { throw JSONParseError(.duplicateKey, at: keyOffset) }
             }
             keys.append(key)
@@ -167,7 +168,7 @@ extension JSONCursor {
             let valueStart = out.count
             try writeValue(depth: depth, into: &out, keys: &keys)
             if topLevel != nil {
-                topLevel!.append(CanonicalObject.Member(key: string(key), start: start, value: valueStart..<out.count))
+                topLevel?.append(CanonicalObject.Member(key: string(key), start: start, value: valueStart..<out.count))
             }
             if try next(closedBy: UInt8(ascii: "}"), into: &out) { return }
         }

@@ -108,6 +108,7 @@ struct JSONCursor {
                 if members.contains(where: { $0.key == key }) { throw JSONParseError(.duplicateKey, at: keyOffset) }
             } else {
                 if seen == nil { seen = Set(members.map(\.key)) }
+                // `seen` is set on the line above.
                 guard seen!.insert(key).inserted else { throw JSONParseError(.duplicateKey, at: keyOffset) }
             }
             skipWhitespace()
@@ -204,7 +205,7 @@ struct JSONCursor {
         let start = index
         var high: UInt64 = 0
         var hasDelete = false
-        let base = buffer.baseAddress!
+        let base = buffer.baseAddress!  // on an opening quote: the input is not empty
         while true {
             // Eight bytes at a time while none is a quote, a backslash, a control or DEL.
             while index + 8 <= buffer.count {

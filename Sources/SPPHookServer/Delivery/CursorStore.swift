@@ -41,7 +41,7 @@ final class CursorStore: @unchecked Sendable {
             else { continue }
             // A slot with a check must match it; a plain {"seq","offset"} file (written by hand) is taken as is.
             if case .number(let c)? = o["check"], UInt32(c) != Self.check(seq, offset) { continue }
-            if best == nil || seq > best!.0.seq { best = (Position(seq: seq, offset: offset), slot) }
+            if best.map({ seq > $0.0.seq }) ?? true { best = (Position(seq: seq, offset: offset), slot) }
         }
         if let best { nextSlot = 1 - best.1 }
         return best?.0

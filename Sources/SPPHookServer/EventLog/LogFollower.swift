@@ -62,17 +62,19 @@ public struct LogFollower {
     /// Complete event lines written since the last call ([] when none), across rotations.
     public mutating func poll() -> [[UInt8]] {
         if reader == nil { openActive() }
+        guard var current = reader else { return [] }
         var lines: [[UInt8]] = []
         let end = directory.end()
         do {
-            while let e = try reader!.peek(upTo: end) {
-                reader!.pop()
+            while let e = try current.peek(upTo: end) {
+                current.pop()
                 lines.append(e.line)
             }
+            reader = current
         } catch {
             // The file vanished or cannot be read right now: try again at the next poll.
-            reader!.close()
-            reader = LogReader(source: OfflineLog(dataDir: directory.directory), offset: reader!.offset, skipThrough: 0)
+            current.close()
+            reader = LogReader(source: OfflineLog(dataDir: directory.directory), offset: current.offset, skipThrough: 0)
         }
         return lines
     }

@@ -133,16 +133,15 @@ public final class HTTPClientConnection: @unchecked Sendable {
 
     private func readResponse(deadline: Double, isHead: Bool) throws(IOError) -> Response {
         while true {
-            var headEnd: Int?
-            while headEnd == nil {
-                headEnd = buffer.firstRange(of: [0x0D, 0x0A, 0x0D, 0x0A])?.upperBound
-                if headEnd == nil {
-                    if buffer.count > Self.maxHeaderBytes { throw IOError(errno: EMSGSIZE, function: "response headers too large") }
-                    guard try fill(deadline: deadline) else { throw IOError(errno: ECONNRESET, function: "connection closed before a response") }
-                }
+            var found = buffer.firstRange(of: [0x0D, 0x0A, 0x0D, 0x0A])?.upperBound
+            while found == nil {
+                if buffer.count > Self.maxHeaderBytes { throw IOError(errno: EMSGSIZE, function: "response headers too large") }
+                guard try fill(deadline: deadline) else { throw IOError(errno: ECONNRESET, function: "connection closed before a response") }
+                found = buffer.firstRange(of: [0x0D, 0x0A, 0x0D, 0x0A])?.upperBound
             }
-            let head = String(decoding: buffer[..<(headEnd! - 4)], as: UTF8.self)
-            buffer.removeFirst(headEnd!)
+            guard let headEnd = found else { continue }
+            let head = String(decoding: buffer[..<(headEnd - 4)], as: UTF8.self)
+            buffer.removeFirst(headEnd)
             let lines = head.split(separator: "\r\n", omittingEmptySubsequences: false)
             let statusParts = lines[0].split(separator: " ", maxSplits: 2)
             guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/1."), let status = Int(statusParts[1]) else {

@@ -41,8 +41,9 @@ public final class Counters: Sendable {
         case .stored(let at):
             stored.add(1, ordering: .relaxed)
             endpoints.withLock { e in
-                e[endpoint, default: StatusSnapshot.Endpoint(name: endpoint)].stored += 1
-                e[endpoint]!.lastStoredAt = at
+                var x = e[endpoint, default: StatusSnapshot.Endpoint(name: endpoint)]
+                (x.stored, x.lastStoredAt) = (x.stored + 1, at)
+                e[endpoint] = x
             }
             metrics.stored(endpoint: endpoint)
         case .duplicate:

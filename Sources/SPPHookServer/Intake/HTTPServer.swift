@@ -113,6 +113,20 @@ public final class HTTPServer: @unchecked Sendable {
 
     public var openConnections: Int { connections.withLock { $0.count } }
 
+    /// EMFILE/ENFILE/ENOBUFS: stops watching the listener for 100 ms instead of spinning
+    /// on it while it stays readable.
+    private func pauseAccepting(_ listenFD: Int32) {
+        _ = acceptLoop.modify(listenFD, events: 0)  // if refused, accepts just go on
+        sweeper.async(after: 0.1) { [self] in
+            acceptLoop.execute { [self] in
+                guard accepting.withLock({ $0 }) else { return }
+                if let refused = acceptLoop.modify(listenFD, events: UInt32(SPP_EPOLLIN)) {
+                    preconditionFailure("epoll_ctl(MOD) on a listener: \(String(cString: strerror(refused)))")
+                }
+            }
+        }
+    }
+
     /// On the accept loop.
     private func acceptPending(_ listenFD: Int32) {
         while accepting.withLock({ $0 }) {
@@ -124,18 +138,8 @@ public final class HTTPServer: @unchecked Sendable {
                 switch error.errno {
                 case ECONNABORTED, EPROTO, EPERM: continue
                 default:
-                    // EMFILE/ENFILE/ENOBUFS: back off instead of spinning on a readable listener.
                     logger.error("accept failed; pausing accepts for 100 ms", metadata: ["error": "\(error)"])
-                    _ = acceptLoop.modify(listenFD, events: 0)  // if refused, accepts just go on
-                    sweeper.async(after: 0.1) { [self] in
-                        acceptLoop.execute { [self] in
-                            guard accepting.withLock({ $0 }) else { return }
-                            if let refused = acceptLoop.modify(listenFD, events: UInt32(SPP_EPOLLIN)) {
-                                preconditionFailure("epoll_ctl(MOD) on a listener: \(String(cString: strerror(refused)))")
-                            }
-                        }
-                    }
-                    return
+                    return pauseAccepting(listenFD)
                 }
             }
             var one: Int32 = 1

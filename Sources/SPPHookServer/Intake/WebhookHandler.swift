@@ -90,39 +90,55 @@ public final class WebhookHandler: HTTPRequestHandler {
             counters.metrics.requestDuration(nanoseconds: Int64((monotonicSeconds() - started) * 1e9))
             answer(response)
         }
-        let name = endpoint.name
-        counters.record(.received, endpoint: name)
-        if !head.extraTransferCodings.isEmpty {
-            counters.record(.rejected(reason: "encoding"), endpoint: name)
-            return respond(.error(415, "transfer codings other than chunked are not supported"))
+        counters.record(.received, endpoint: endpoint.name)
+        switch accept(request, endpoint: endpoint.name, tokens: endpoint.tokens) {
+        case .failure(let refusal): respond(refusal.response)
+        case .success(let envelope): store(envelope, category: classifier.classify(envelope.event), endpoint: endpoint.name, respond: respond)
         }
+    }
+
+    /// Why a request was refused: its answer (the reason is counted already).
+    struct Refusal: Error {
+        var response: HTTPResponse
+    }
+
+    /// Checks the request in order (codings, body, token before anything else in the body,
+    /// envelope), counting and logging a refusal by its reason.
+    private func accept(_ request: HTTPRequest, endpoint name: String, tokens: TokenPolicy) -> Result<WebhookEnvelope, Refusal> {
+        let head = request.head
+        func refuse(_ reason: String, _ status: Int, _ message: String) -> Result<WebhookEnvelope, Refusal> {
+            counters.record(.rejected(reason: reason), endpoint: name)
+            return .failure(Refusal(response: .error(status, message)))
+        }
+        if !head.extraTransferCodings.isEmpty { return refuse("encoding", 415, "transfer codings other than chunked are not supported") }
         if let encoding = head.headers["content-encoding"], encoding.lowercased() != "identity" {
-            counters.record(.rejected(reason: "encoding"), endpoint: name)
-            return respond(.error(415, "Content-Encoding is not supported"))
+            return refuse("encoding", 415, "Content-Encoding is not supported")
         }
         let object: CanonicalObject
         do {
             object = try WebhookEnvelope.parseBody(request.body, contentType: head.headers["content-type"])
         } catch {
-            counters.record(.rejected(reason: "body"), endpoint: name)
             logger.debug("rejected: malformed body", metadata: ["endpoint": "\(name)", "reason": "\(error)"])
-            return respond(.error(400, "\(error)"))
+            return refuse("body", 400, "\(error)")
         }
         // Authenticate before looking at anything else in the body.
-        guard let token = WebhookEnvelope.presentedToken(in: object), endpoint.tokens.accepts(token) else {
-            counters.record(.rejected(reason: "token"), endpoint: name)
+        guard let token = WebhookEnvelope.presentedToken(in: object), tokens.accepts(token) else {
             logger.notice("rejected: missing or wrong token", metadata: ["endpoint": "\(name)"])
-            return respond(.error(401, "missing or invalid token"))
+            return refuse("token", 401, "missing or invalid token")
         }
-        let envelope: WebhookEnvelope
         do {
-            envelope = try WebhookEnvelope(validating: object)
+            return .success(try WebhookEnvelope(validating: object))
         } catch {
-            counters.record(.rejected(reason: "envelope"), endpoint: name)
             logger.notice("rejected: bad envelope", metadata: ["endpoint": "\(name)", "reason": "\(error)"])
-            return respond(.error(400, "\(error)"))
+            return refuse("envelope", 400, "\(error)")
         }
-        let category = classifier.classify(envelope.event)
+    }
+
+    /// Appends the event to the log and answers once it is durable (or refused).
+    private func store(
+        _ envelope: WebhookEnvelope, category: EventCategory, endpoint name: String, respond: @escaping @Sendable (HTTPResponse) -> Void
+    ) {
+        let counters = self.counters
         counters.record(.accepted(category: category, event: envelope.event), endpoint: name)
         let canonical = envelope.payloadJSON
         let id = Self.eventID(endpoint: name, payloadJSON: canonical)

@@ -36,6 +36,7 @@ func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(IOError) {
     var done = 0
     while done < bytes.count {
         let d = done
+        // done < count: the buffer is not empty.
         done += try sys("write(\(path))") { bytes.withUnsafeBytes { write(fd, $0.baseAddress! + d, $0.count - d) } }
     }
 }

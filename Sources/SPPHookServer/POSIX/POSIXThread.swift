@@ -19,6 +19,7 @@ public enum POSIXThread {
         }).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { arg in
+            // `arg` is the box passed to pthread_create below, never nil.
             Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue().body()
             return nil
         }, box)

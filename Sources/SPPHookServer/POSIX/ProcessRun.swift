@@ -26,6 +26,85 @@ enum ProcessRun {
     static func run(
         _ argv: [String], environment: [String: String], input: [UInt8], timeout: Double, grace: Double, captureLimit: Int
     ) throws(IOError) -> Result {
+        var child = try spawn(argv, environment: environment, input: input, captureLimit: captureLimit)
+        // Readable when the child exits, so its end wakes the loop at once (kernels before
+        // 5.3 have no pidfd: the loop then looks every few milliseconds).
+        let pidFD = spp_pidfd_open(child.pid)
+        defer { if pidFD >= 0 { close(pidFD) } }
+        let deadline = monotonicSeconds() + timeout
+        var killDeadline: Double?
+        while true {
+            if let status = reap(child.pid, blocking: false) {
+                // The program is done: take what is already in the pipes, then stop reading
+                // (a child it left behind may hold them open) and end its group.
+                // Ended by our own SIGTERM at the deadline: that is a timeout.
+                let result = child.finish(killDeadline == nil ? status : .timedOut)
+                kill(-child.pid, SIGTERM)
+                return result
+            }
+            let now = monotonicSeconds()
+            if killDeadline == nil && now >= deadline {
+                kill(-child.pid, SIGTERM)
+                killDeadline = now + grace
+            }
+            if let k = killDeadline, now >= k {
+                kill(-child.pid, SIGKILL)
+                _ = reap(child.pid, blocking: true)
+                return child.finish(.timedOut)
+            }
+            child.pump(input, pidFD: pidFD)
+        }
+    }
+
+    /// A running program and our ends of its pipes (-1 once closed).
+    private struct Child {
+        let pid: pid_t
+        var stdinFD: Int32
+        var outFD: Int32
+        var errFD: Int32
+        var written = 0
+        var out: Capture
+        var err: Capture
+
+        /// Waits up to a poll interval, then feeds stdin and reads stdout and stderr.
+        mutating func pump(_ input: [UInt8], pidFD: Int32) {
+            var fds: [pollfd] = []
+            if stdinFD >= 0 { fds.append(pollfd(fd: stdinFD, events: Int16(POLLOUT), revents: 0)) }
+            if outFD >= 0 { fds.append(pollfd(fd: outFD, events: Int16(POLLIN), revents: 0)) }
+            if errFD >= 0 { fds.append(pollfd(fd: errFD, events: Int16(POLLIN), revents: 0)) }
+            if pidFD >= 0 { fds.append(pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)) }
+            _ = poll(&fds, nfds_t(fds.count), pidFD >= 0 ? 100 : 5)
+            for p in fds where p.revents != 0 && p.fd != pidFD {
+                if p.fd == stdinFD {
+                    // `written < input.count` while stdin is open, so the base address exists.
+                    let n = input.withUnsafeBytes { write(stdinFD, $0.baseAddress! + written, $0.count - written) }
+                    if n > 0 { written += n }
+                    if written == input.count || (n < 0 && errno != EAGAIN && errno != EINTR) {
+                        close(stdinFD)  // EOF for the program (or it stopped reading: EPIPE)
+                        stdinFD = -1
+                    }
+                } else if p.fd == outFD {
+                    if !out.read(outFD) { close(outFD); outFD = -1 }
+                } else if p.fd == errFD {
+                    if !err.read(errFD) { close(errFD); errFD = -1 }
+                }
+            }
+        }
+
+        /// Takes what is left in the pipes and closes them.
+        mutating func finish(_ status: Status) -> Result {
+            out.drain(outFD)
+            err.drain(errFD)
+            closeAll([stdinFD, outFD, errFD])
+            return Result(status: status, stdout: out.bytes, stderr: err.bytes)
+        }
+    }
+
+    /// Starts `argv` in a session of its own with fresh pipes for stdin, stdout and stderr
+    /// (stdin closed at once when `input` is empty); our ends are non-blocking.
+    private static func spawn(
+        _ argv: [String], environment: [String: String], input: [UInt8], captureLimit: Int
+    ) throws(IOError) -> Child {
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         guard spp_pipe_cloexec(&inPipe) == 0 else { throw IOError(errno: errno, function: "pipe2") }
         guard spp_pipe_cloexec(&outPipe) == 0 else {
@@ -50,66 +129,9 @@ enum ProcessRun {
             throw IOError(errno: rc, function: "posix_spawn(\(argv[0]))")
         }
         for fd in [inPipe[1], outPipe[0], errPipe[0]] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
-        // Readable when the child exits, so its end wakes the loop at once (kernels before
-        // 5.3 have no pidfd: the loop then looks every few milliseconds).
-        let pidFD = spp_pidfd_open(pid)
-        defer { if pidFD >= 0 { close(pidFD) } }
-
-        var stdinFD: Int32 = input.isEmpty ? -1 : inPipe[1]
-        if stdinFD < 0 { close(inPipe[1]) }
-        var written = 0
-        var out = Capture(limit: captureLimit), err = Capture(limit: captureLimit)
-        var outFD = outPipe[0], errFD = errPipe[0]
-        let deadline = monotonicSeconds() + timeout
-        var status: Status?
-        var killDeadline: Double?
-
-        while true {
-            if status == nil, let s = reap(pid, blocking: false) { status = s }
-            if let status {
-                // The program is done: take what is already in the pipes, then stop reading
-                // (a child it left behind may hold them open) and end its group.
-                out.drain(outFD)
-                err.drain(errFD)
-                kill(-pid, SIGTERM)
-                closeAll([stdinFD, outFD, errFD])
-                // Ended by our own SIGTERM at the deadline: that is a timeout.
-                return Result(status: killDeadline == nil ? status : .timedOut, stdout: out.bytes, stderr: err.bytes)
-            }
-            let now = monotonicSeconds()
-            if killDeadline == nil && now >= deadline {
-                kill(-pid, SIGTERM)
-                killDeadline = now + grace
-            }
-            if let k = killDeadline, now >= k {
-                kill(-pid, SIGKILL)
-                _ = reap(pid, blocking: true)
-                out.drain(outFD)
-                err.drain(errFD)
-                closeAll([stdinFD, outFD, errFD])
-                return Result(status: .timedOut, stdout: out.bytes, stderr: err.bytes)
-            }
-            var fds: [pollfd] = []
-            if stdinFD >= 0 { fds.append(pollfd(fd: stdinFD, events: Int16(POLLOUT), revents: 0)) }
-            if outFD >= 0 { fds.append(pollfd(fd: outFD, events: Int16(POLLIN), revents: 0)) }
-            if errFD >= 0 { fds.append(pollfd(fd: errFD, events: Int16(POLLIN), revents: 0)) }
-            if pidFD >= 0 { fds.append(pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)) }
-            _ = poll(&fds, nfds_t(fds.count), pidFD >= 0 ? 100 : 5)
-            for p in fds where p.revents != 0 && p.fd != pidFD {
-                if p.fd == stdinFD {
-                    let n = input.withUnsafeBytes { write(stdinFD, $0.baseAddress! + written, $0.count - written) }
-                    if n > 0 { written += n }
-                    if written == input.count || (n < 0 && errno != EAGAIN && errno != EINTR) {
-                        close(stdinFD)  // EOF for the program (or it stopped reading: EPIPE)
-                        stdinFD = -1
-                    }
-                } else if p.fd == outFD {
-                    if !out.read(outFD) { close(outFD); outFD = -1 }
-                } else if p.fd == errFD {
-                    if !err.read(errFD) { close(errFD); errFD = -1 }
-                }
-            }
-        }
+        if input.isEmpty { close(inPipe[1]) }
+        return Child(pid: pid, stdinFD: input.isEmpty ? -1 : inPipe[1], outFD: outPipe[0], errFD: errPipe[0],
+            out: Capture(limit: captureLimit), err: Capture(limit: captureLimit))
     }
 
     /// waitpid; nil while still running (non-blocking).
@@ -167,6 +189,7 @@ func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePo
     var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
     pointers.append(nil)
     defer { for p in pointers { free(p) } }
+    // Never empty (the nil terminator), so the base address exists.
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
 

@@ -85,6 +85,7 @@ public enum Socket {
     /// Sends `bytes[offset...]` without raising SIGPIPE. Returns bytes sent, or nil when the socket is full.
     static func send(_ fd: Int32, _ bytes: [UInt8], from offset: Int) throws(IOError) -> Int? {
         try syscall(wouldBlockIsNil: true, "send") {
+            // Callers send what is left (offset < count): the buffer is not empty.
             bytes.withUnsafeBytes { p in Glibc.send(fd, p.baseAddress! + offset, p.count - offset, Int32(MSG_NOSIGNAL)) }
         }
     }

@@ -36,5 +36,5 @@ func syscall<T: BinaryInteger>(
 /// `syscall` for calls that cannot return EAGAIN.
 @discardableResult
 func sys<T: BinaryInteger>(_ function: String, _ body: () -> T) throws(IOError) -> T {
-    try syscall(wouldBlockIsNil: false, function, body)!
+    try syscall(wouldBlockIsNil: false, function, body)!  // nil only when wouldBlockIsNil
 }

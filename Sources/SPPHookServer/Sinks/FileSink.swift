@@ -49,7 +49,7 @@ public struct FileSink: EventSink {
         }
         var outcomes = [DeliveryOutcome](repeating: .delivered, count: events.count)
         for p in order {
-            let indices = byPath[p]!
+            let indices = byPath[p] ?? []  // every path in `order` has its indices
             var bytes: [UInt8] = []
             for i in indices {
                 bytes += events[i].body ?? events[i].line

@@ -77,6 +77,7 @@ final class TLSServerTransport: ConnectionTransport, @unchecked Sendable {
 
     func send(_ bytes: [UInt8], from offset: Int) throws(IOError) -> Int? {
         ERR_clear_error()
+        // Callers send what is left (offset < count): the buffer is not empty.
         let r = bytes.withUnsafeBytes { p in SSL_write(ssl, p.baseAddress! + offset, Int32(p.count - offset)) }
         if r > 0 { return Int(r) }
         return try outcome(r, "SSL_write")
