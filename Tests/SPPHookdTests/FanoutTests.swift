@@ -247,16 +247,6 @@ struct FanoutTests {
     }
 }
 
-/// True when a process whose command line contains `text` is running.
-func processExists(containing text: String) -> Bool {
-    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    for pid in entries where Int(pid) != nil && Int32(pid) != getpid() {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { continue }
-        let cmd = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
-        if cmd.contains(text) && !cmd.contains("spp-hookdPackageTests") { return true }
-    }
-    return false
-}
 
 @Suite("Dead letters left by an interrupted retry")
 struct InterruptedRetryTests {

@@ -25,7 +25,8 @@ struct ForwardSinkTests {
         let dir = TemporaryDirectory()
         let receiver = try Receiver(dir: dir, secret: Self.secret)
         defer { receiver.stop() }
-        let closed = try freePort()
+        let (held, closed) = try refusingPort()
+        defer { close(held) }
         let base = "http://127.0.0.1:\(receiver.port)"
         let daemon = try DaemonProcess(dir: dir, extra: """
             "sinks": [\(Self.forward("ok", base + "/ok?x=1", extra: #", "signingSecret": "env:TEST_SIGNING_SECRET", "headers": {"X-Api-Key": "k1"}"#)),

@@ -11,9 +11,10 @@ import Testing
 /// fill for a moment, and cursors written at once but synced at intervals.
 @Suite("Sink batching and delivery threads")
 struct SinkBatchingTests {
-    @Test func deliveryThreadsRunAtMostTheirCountAtOnceAndFinishQueuedJobsOnStop() {
+    @Test func deliveryThreadsRunAtMostTheirCountAtOnceAndFinishQueuedJobsOnStop() throws {
         let workers = DeliveryWorkers(count: 3, name: "send:test")
         let counts = Mutex((running: 0, peak: 0, done: 0))
+        let release = DispatchSemaphore(value: 0)
         let finished = DispatchSemaphore(value: 0)
         for _ in 0..<9 {
             workers.submit {
@@ -21,7 +22,7 @@ struct SinkBatchingTests {
                     c.running += 1
                     c.peak = max(c.peak, c.running)
                 }
-                usleep(40_000)
+                release.wait()  // blocks until the test lets it go: no timing involved
                 counts.withLock { c in
                     c.running -= 1
                     c.done += 1
@@ -29,11 +30,14 @@ struct SinkBatchingTests {
                 finished.signal()
             }
         }
+        // Three jobs run at once; the six others wait for a thread.
+        try waitFor(20) { counts.withLock { $0.running } == 3 }
         workers.stop()  // queued jobs still run
-        for _ in 0..<9 { #expect(finished.wait(timeout: .now() + 10) == .success) }
+        for _ in 0..<9 { release.signal() }
+        for _ in 0..<9 { #expect(finished.wait(timeout: .now() + 20) == .success) }
         let c = counts.withLock { $0 }
         #expect(c.done == 9)
-        #expect(c.peak == 3, "three threads should have run three jobs at once")
+        #expect(c.peak == 3, "three threads, so never more than three jobs at once")
     }
 
     /// A sink that records the size of every batch it is handed.

@@ -22,21 +22,6 @@ struct StartupTests {
         """
     }
 
-    /// Names of this process's threads that start with `prefix` (the daemon names its threads
-    /// after the sink they serve, so a test's own are told apart from other tests').
-    static func threads(named prefix: String) -> [String] {
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        return tasks.compactMap { try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8) }
-            .map { $0.trimmingCharacters(in: .newlines) }.filter { $0.hasPrefix(prefix) }
-    }
-
-    /// This process's open files under `directory`.
-    static func openFiles(under directory: String) -> [String] {
-        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        return fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)") }
-            .filter { $0.hasPrefix(directory + "/") }
-    }
-
     @Test func aTakenPortStopsWhatStartedAndNamesTheAddress() throws {
         let dir = TemporaryDirectory()
         let (fd, address) = try Self.takenPort()
@@ -52,8 +37,8 @@ struct StartupTests {
         }
         // The event log is closed (its threads end with it) and the sink's threads are gone.
         try waitFor(20) {
-            Self.threads(named: "sink:" + sink).isEmpty && Self.threads(named: "send:" + sink).isEmpty
-                && Self.openFiles(under: dir.path).isEmpty
+            threads(named: "sink:" + sink).isEmpty && threads(named: "send:" + sink).isEmpty
+                && openFiles(under: dir.path).isEmpty
         }
     }
 
