@@ -1,6 +1,4 @@
 // SPDX-License-Identifier: MIT
-public import SPPHookCore
-
 /// How long a connection may take over each phase; what slow clients (slowloris, slow
 /// bodies, idle keep-alive floods) run into.
 public struct ConnectionTimeouts: Sendable, Equatable {
