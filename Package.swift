@@ -39,6 +39,12 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // Outbound HTTP (forward sinks, the SPP API): libcurl built with OpenSSL.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         // accept4 and friends that need _GNU_SOURCE.
         .target(name: "CShims"),
         // Pure core: HTTP/1.1 parsing, JSON, envelopes, classification, config. No I/O.
@@ -47,7 +53,7 @@ let package = Package(
         .target(
             name: "SPPHookServer",
             dependencies: [
-                "SPPHookCore", "COpenSSL", "CJQ", "CLibPQ", "CShims",
+                "SPPHookCore", "COpenSSL", "CJQ", "CLibPQ", "CCurl", "CShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

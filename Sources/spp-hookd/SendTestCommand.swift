@@ -58,12 +58,10 @@ struct SendTestCommand: ParsableCommand {
         }
         guard let target, let secret else { return }
         let body = SampleEvents.envelope(sample, created: Int64(time(nil)), token: secret)
-        var head = "POST \(target.target) HTTP/1.1\r\nHost: \(target.hostHeader)\r\nUser-Agent: spp-hookd send-test\r\n"
-        head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-        let response: HTTPClientConnection.Response
+        let response: HTTPClient.Response
         do {
-            let pool = try HTTPClientPool(url: target, caFile: caFile, maxIdle: 0)
-            response = try pool.exchange(Array(head.utf8) + body, deadline: monotonicSeconds() + 10)
+            let client = HTTPClient(options: HTTPClient.Options(timeoutSeconds: 10, caFile: caFile), maxIdle: 0)
+            response = try client.send(.postJSON(target, body: body))
         } catch {
             printError("spp-hookd: send-test: \(target.description): \(error)")
             throw ExitCode(1)

@@ -72,7 +72,7 @@ extension ConfigDecoder {
     }
 
     private static func decodeForwardSink(_ o: JSONObject, at: String, programs: SinkPrograms) throws(ConfigError) -> SinkConfig.Kind {
-        try allowKeys(o, commonSinkKeys.union(["url", "headers", "timeoutSeconds", "caFile", "body", "signingSecret", "concurrency"]), at: at)
+        try allowKeys(o, commonSinkKeys.union(["url", "headers", "timeoutSeconds", "caFile", "body", "signingSecret", "concurrency", "proxy"]), at: at)
         let urlText = try string(o["url"], "\(at).url", default: nil)
         var url = SinkConfig.ForwardOptions.unresolvedURL
         var urlSecret: SecretReference?
@@ -117,8 +117,19 @@ extension ConfigDecoder {
             secret = SecretReference(parsing: s)
         }
         let concurrency = try int(o["concurrency"], "\(at).concurrency", default: 1, range: 1...64)
+        let proxy = try decodeProxy(o["proxy"], at: "\(at).proxy")
         return .forward(SinkConfig.ForwardOptions(url: url, headers: headers, timeoutSeconds: timeout, caFile: caFile,
-            body: body, signingSecret: secret, concurrency: concurrency, urlSecret: urlSecret))
+            body: body, signingSecret: secret, concurrency: concurrency, urlSecret: urlSecret, proxy: proxy))
+    }
+
+    /// A forward sink's `proxy`: an http, https or socks5 URL, or "" for none.
+    private static func decodeProxy(_ value: JSONValue?, at: String) throws(ConfigError) -> String? {
+        guard value != nil else { return nil }
+        let text = try string(value, at, default: nil)
+        let schemes = ["http://", "https://", "socks5://", "socks5h://"]
+        guard text.isEmpty || (schemes.contains { text.lowercasedASCII().hasPrefix($0) } && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F })
+        else { throw ConfigError(at, "must be an http://, https:// or socks5:// proxy URL, or \"\" for no proxy") }
+        return text
     }
 
     private static func decodeOrderMessageSink(_ o: JSONObject, at: String, programs: SinkPrograms) throws(ConfigError) -> SinkConfig.Kind {

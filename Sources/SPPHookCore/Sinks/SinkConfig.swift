@@ -56,11 +56,16 @@ public struct SinkConfig: Sendable, Equatable {
         /// Standard Webhooks signing secret (`whsec_…`), as a reference (env:, file:, credential:).
         public var signingSecret: SecretReference?
         public var concurrency: Int
+        /// A proxy of the sink's own (`http://proxy:3128`); nil: the environment's
+        /// `https_proxy`/`http_proxy`/`no_proxy`; "": no proxy even when those are set.
+        public var proxy: String?
 
         public init(
             url: HTTPURL, headers: [String: String] = [:], timeoutSeconds: Double = 10, caFile: String? = nil,
-            body: Body = .event, signingSecret: SecretReference? = nil, concurrency: Int = 1, urlSecret: SecretReference? = nil
+            body: Body = .event, signingSecret: SecretReference? = nil, concurrency: Int = 1, urlSecret: SecretReference? = nil,
+            proxy: String? = nil
         ) {
+            self.proxy = proxy
             self.url = url
             self.urlSecret = urlSecret
             self.headers = headers

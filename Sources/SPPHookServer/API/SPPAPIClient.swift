@@ -31,7 +31,7 @@ public final class SPPAPIClient: Sendable {
     let key: String
     let timeout: Double
     let maxAttempts: Int
-    let pool: HTTPClientPool
+    let client: HTTPClient
     let logger: Logger
 
     public init(config: APIConfig, key: String, timeout: Double = 30, maxAttempts: Int = 4, logger: Logger) throws(Failure) {
@@ -40,11 +40,7 @@ public final class SPPAPIClient: Sendable {
         self.timeout = timeout
         self.maxAttempts = maxAttempts
         self.logger = logger
-        do {
-            pool = try HTTPClientPool(url: config.baseURL, maxIdle: 4)
-        } catch {
-            throw Failure(message: "\(error)")
-        }
+        client = HTTPClient(options: HTTPClient.Options(timeoutSeconds: timeout), maxIdle: 4)
     }
 
     /// One call. `path` is relative to the base URL (`/order_messages/666AF315`), or an
@@ -52,30 +48,24 @@ public final class SPPAPIClient: Sendable {
     public func request(
         _ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [], body: [UInt8]? = nil
     ) throws(Failure) -> Response {
-        let target: String
+        var url = config.baseURL
         if let absolute = HTTPURL(path) {
             guard absolute.host == config.baseURL.host, absolute.port == config.baseURL.port,
                 absolute.secure == config.baseURL.secure
             else { throw Failure(message: "refusing to follow a link to another host: \(absolute.hostHeader)") }
-            target = absolute.target
+            url = absolute
         } else {
-            target = config.target(path, query: query)
+            url.target = config.target(path, query: query)
         }
-        var head = "\(method) \(target) HTTP/1.1\r\nHost: \(config.baseURL.hostHeader)\r\nAuthorization: Bearer \(key)\r\n"
-        head += "Accept: application/json\r\nUser-Agent: spp-hookd/0.1\r\n"
-        if let v = config.apiVersion { head += "X-Api-Version: \(v)\r\n" }
-        for (k, v) in headers { head += "\(k): \(v)\r\n" }
-        if let body {
-            if !headers.contains(where: { $0.0.lowercased() == "content-type" }) { head += "Content-Type: application/json\r\n" }
-            head += "Content-Length: \(body.count)\r\n"
-        } else if ["POST", "PUT", "PATCH"].contains(method) {
-            head += "Content-Length: 0\r\n"
-        }
-        let bytes = Array((head + "\r\n").utf8) + (body ?? [])
+        var all = [("Authorization", "Bearer \(key)"), ("Accept", "application/json")]
+        if let v = config.apiVersion { all.append(("X-Api-Version", v)) }
+        all += headers
+        if body != nil, !headers.contains(where: { $0.0.lowercased() == "content-type" }) { all.append(("Content-Type", "application/json")) }
+        let call = HTTPClientRequest(method: method, url: url, headers: all, body: body)
         var attempt = 0
         while true {
             attempt += 1
-            let result = Result { () throws(Failure) -> Response in try once(bytes, isHead: method == "HEAD") }
+            let result = Result { () throws(Failure) -> Response in try once(call) }
             var failure: Failure
             switch result {
             case .success(let r) where r.status == 429 || r.status >= 500:
@@ -94,9 +84,9 @@ public final class SPPAPIClient: Sendable {
         }
     }
 
-    private func once(_ bytes: [UInt8], isHead: Bool) throws(Failure) -> Response {
+    private func once(_ call: HTTPClientRequest) throws(Failure) -> Response {
         do {
-            let r = try pool.exchange(bytes, deadline: monotonicSeconds() + timeout, isHead: isHead)
+            let r = try client.send(call)
             return Response(status: r.status, headers: r.headers, body: r.body)
         } catch {
             throw Failure(message: "\(error)")

@@ -3,9 +3,10 @@ import Glibc
 public import Logging
 public import SPPHookCore
 
-/// POSTs each event to a URL over HTTP/1.1 with keep-alive (TLS with certificate and
-/// host-name verification for https). 2xx is delivered; 429, 5xx and network errors are
-/// retried (honouring Retry-After); any other status is dead-lettered at once.
+/// POSTs each event to a URL through ``HTTPClient`` (keep-alive, HTTP/2 where offered, TLS
+/// with certificate and host-name verification, proxies). 2xx is delivered; 429, 5xx and
+/// network or protocol errors are retried (honouring Retry-After); any other status is
+/// dead-lettered at once.
 ///
 /// With a signing secret, requests are signed per Standard Webhooks: `webhook-id` (the
 /// event id), `webhook-timestamp`, and `webhook-signature: v1,<base64 HMAC-SHA256 of
@@ -13,7 +14,7 @@ public import SPPHookCore
 public final class ForwardSink: EventSink {
     public let name: String
     let options: SinkConfig.ForwardOptions
-    let pool: HTTPClientPool
+    let client: HTTPClient
     let signingKey: [UInt8]?
     let clock: any WallClock
     let logger: Logger
@@ -27,11 +28,8 @@ public final class ForwardSink: EventSink {
         self.options = options
         self.clock = clock
         self.logger = logger
-        do {
-            pool = try HTTPClientPool(url: options.url, caFile: options.caFile, maxIdle: max(options.concurrency, 2))
-        } catch {
-            throw SetupError(description: "\(error)")
-        }
+        client = HTTPClient(options: HTTPClient.Options(timeoutSeconds: options.timeoutSeconds, caFile: options.caFile, proxy: options.proxy),
+            maxIdle: max(options.concurrency, 2))
         if let signingSecret {
             guard let key = Self.decodeSecret(signingSecret) else {
                 throw SetupError(description: "signingSecret must be \"whsec_\" followed by base64")
@@ -74,25 +72,21 @@ public final class ForwardSink: EventSink {
         }
     }
 
-    func request(for event: LoggedEvent, body: [UInt8]) -> [UInt8] {
-        var head = "POST \(options.url.target) HTTP/1.1\r\nHost: \(options.url.hostHeader)\r\n"
-        head += "User-Agent: spp-hookd/0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
-        head += "X-SPP-Event: \(event.head.event)\r\nX-SPP-Seq: \(event.seq)\r\n"
+    func request(for event: LoggedEvent, body: [UInt8]) -> HTTPClientRequest {
+        var headers = [("X-SPP-Event", event.head.event), ("X-SPP-Seq", "\(event.seq)")]
         if let signingKey {
             let timestamp = clock.now().millisecondsSinceEpoch / 1000
-            head += "webhook-id: \(event.head.id)\r\nwebhook-timestamp: \(timestamp)\r\n"
-            head += "webhook-signature: \(Self.signature(key: signingKey, id: event.head.id, timestamp: timestamp, body: body))\r\n"
+            headers += [("webhook-id", event.head.id), ("webhook-timestamp", "\(timestamp)"),
+                ("webhook-signature", Self.signature(key: signingKey, id: event.head.id, timestamp: timestamp, body: body))]
         }
-        for (k, v) in options.headers.sorted(by: { $0.key < $1.key }) { head += "\(k): \(v)\r\n" }
-        return Array((head + "\r\n").utf8) + body
+        headers += options.headers.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }
+        return .postJSON(options.url, body: body, headers: headers)
     }
 
     func send(_ event: LoggedEvent) -> DeliveryOutcome {
-        let body = body(for: event)
-        let bytes = request(for: event, body: body)
-        let response: HTTPClientConnection.Response
+        let response: HTTPClient.Response
         do {
-            response = try pool.exchange(bytes, deadline: monotonicSeconds() + options.timeoutSeconds)
+            response = try client.send(request(for: event, body: body(for: event)))
         } catch {
             return .retry("\(error)", after: nil)
         }

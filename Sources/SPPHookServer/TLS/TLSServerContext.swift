@@ -103,3 +103,12 @@ final class TLSServerTransport: ConnectionTransport, @unchecked Sendable {
         }
     }
 }
+
+/// The most recent OpenSSL error as text (empty when none).
+func openSSLError() -> String {
+    let code = ERR_get_error()
+    guard code != 0 else { return "" }
+    var buffer = [CChar](repeating: 0, count: 256)
+    ERR_error_string_n(code, &buffer, buffer.count)
+    return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
