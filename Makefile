@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PREFIX ?= /usr/local
 SYSTEM_PACKAGES := libssl-dev libsystemd-dev libjq-dev libpq-dev libcurl4-openssl-dev pkg-config
-TEST_PACKAGES := openssl systemd python3 slowhttptest curl util-linux fuse3 postgresql-15 tinyproxy
+TEST_PACKAGES := openssl systemd python3 slowhttptest curl util-linux fuse3 postgresql-15 tinyproxy nginx
 DEB_PACKAGES := dpkg-dev binutils lintian
 BENCH_PACKAGES := wrk nginx-light webhook postgresql-15
 # The installed binary carries the Swift runtime (static standard library): it runs on a

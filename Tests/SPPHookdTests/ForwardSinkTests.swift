@@ -133,6 +133,24 @@ struct ForwardSinkTests {
         #expect(via("none").isEmpty, "\"proxy\": \"\" still went through the proxy")
     }
 
+    /// An https receiver that offers HTTP/2 gets it (nginx logs the protocol); one that
+    /// does not (the Python receiver) still gets HTTP/1.1.
+    @Test func http2WhereTheReceiverOffersIt() throws {
+        let dir = TemporaryDirectory()
+        let (ca, cert, key) = try makeCertificates(in: dir)
+        let nginx = try Nginx(dir: dir, cert: cert, key: key)
+        let daemon = try DaemonProcess(dir: dir, extra: """
+            "sinks": [\(Self.forward("h2", "https://127.0.0.1:\(nginx.port)/h2", extra: #", "caFile": "\#(ca)""#))]
+            """)
+        let client = try RawHTTPClient(port: daemon.port)
+        for id in ["one", "two"] {
+            client.send(RawHTTPClient.post("/spp/main", sppBody(event: "order.created", id: id)))
+            #expect(client.readResponse()?.status == 200)
+        }
+        try waitFor(20) { dir.read("data/cursors/h2.json").contains("\"seq\":2,") }
+        #expect(nginx.requests == ["HTTP/2.0 POST /h2 204", "HTTP/2.0 POST /h2 204"], "\(nginx.requests)")
+    }
+
     @Test func httpsVerifiesTheCertificateAgainstTheConfiguredCA() throws {
         let dir = TemporaryDirectory()
         let (ca, cert, key) = try makeCertificates(in: dir)
