@@ -84,6 +84,10 @@ struct SinkConfigTests {
         (#"[{"name":"f","type":"file","path":"/x","transform":["a", 1]}]"#, "sinks[0].transform[1]", "a line of the program"),
         (#"[{"name":"f","type":"forward","url":"http://h/","body":"spp","transform":"."}]"#, "sinks[0].body", "cannot be combined"),
         (#"[{"name":"f","type":"forward","url":"ftp://h/"}]"#, "sinks[0].url", "env:NAME"),
+        (#"[{"name":"f","type":"forward","url":"http://h/","proxy":"proxy:3128"}]"#, "sinks[0].proxy", "proxy URL"),
+        (#"[{"name":"f","type":"forward","url":"http://h/","proxy":"http://a b/"}]"#, "sinks[0].proxy", "proxy URL"),
+        (#"[{"name":"f","type":"forward","url":"http://h/","proxy":3128}]"#, "sinks[0].proxy", "string"),
+        (#"[{"name":"f","type":"file","path":"/x","proxy":"http://p/"}]"#, "sinks[0].proxy", "unknown key"),
         (#"[{"name":"m","type":"spp-order-message"}]"#, "sinks[0].message", "is required"),
         (#"[{"name":"m","type":"spp-order-message","message":"x","transform":"\"y\""}]"#, "sinks[0].message", "cannot be combined"),
     ])
