@@ -2,19 +2,18 @@
 import Foundation
 
 /// nginx as an HTTPS receiver that offers HTTP/2 (ALPN) and answers `204`; its access log
-/// records each request's protocol (`HTTP/2.0 POST /path 204`).
+/// records each request's protocol (`HTTP/2.0 POST /path 204`). One process
+/// (`master_process off`): a master's workers would outlive a SIGKILL to it.
 final class Nginx {
-    private var process: Process?
-    private(set) var port: UInt16 = 0
+    private let process: Process
+    let port: UInt16
     let accessLog: String
 
     init(dir: TemporaryDirectory, cert: String, key: String) throws {
         accessLog = dir.file("nginx-access.log")
         let root = dir.file("nginx")
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        // nginx binds the port its config names: a port free a moment ago, tried again if taken.
-        for attempt in 0..<5 {
-            let port = try freePort()
+        (process, port) = try launchOnFreePort("/usr/sbin/nginx") { [accessLog] port, attempt in
             let conf = "\(root)/nginx-\(attempt).conf"
             try """
                 master_process off;
@@ -38,19 +37,8 @@ final class Nginx {
                     }
                 }
                 """.write(toFile: conf, atomically: true, encoding: .utf8)
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
-            p.arguments = ["-c", conf, "-p", root]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            try waitFor(10) { !p.isRunning || (try? RawHTTPClient(port: port)) != nil }
-            if p.isRunning {
-                (process, self.port) = (p, port)
-                return
-            }
+            return ["-c", conf, "-p", root]
         }
-        throw DaemonError(message: "nginx did not start")
     }
 
     var requests: [String] {
@@ -58,7 +46,7 @@ final class Nginx {
     }
 
     deinit {
-        if let process, process.isRunning {
+        if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }

@@ -33,3 +33,21 @@ func freePort() throws -> UInt16 {
     _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
     return UInt16(bigEndian: addr.sin_port)
 }
+
+/// Starts a server that binds the port its configuration names (`configure` writes that
+/// configuration for a port and returns the arguments), on a port free a moment ago, and
+/// tries another if someone took it meanwhile. Returns once the port accepts connections.
+func launchOnFreePort(_ executable: String, configure: (UInt16, Int) throws -> [String]) throws -> (Process, UInt16) {
+    for attempt in 0..<5 {
+        let port = try freePort()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = try configure(port, attempt)
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        try waitFor(10) { !p.isRunning || (try? RawHTTPClient(port: port)) != nil }
+        if p.isRunning { return (p, port) }
+    }
+    throw DaemonError(message: "\(executable) did not start")
+}
