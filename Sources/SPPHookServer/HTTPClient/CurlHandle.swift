@@ -15,6 +15,8 @@ final class CurlHandle: @unchecked Sendable {
         var body: [UInt8] = []
         var headers = HTTPHeaders()
         var tooLarge = false
+        /// The final response's header section ended (its empty line arrived).
+        var headersComplete = false
         init(maxBodyBytes: Int) { self.maxBodyBytes = maxBodyBytes }
     }
 
@@ -47,13 +49,18 @@ final class CurlHandle: @unchecked Sendable {
             guard failed == CURLE_OK else { return failed }
             return curl_easy_perform(easy)
         }
-        guard code == CURLE_OK else {
-            if collector.tooLarge { throw HTTPClient.Failure("response body larger than \(options.maxBodyBytes) bytes") }
-            throw failure(code, detail: String(cString: errorText))
-        }
         var status = 0
         _ = spp_curl_get_long(easy, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPClient.Response(status: status, headers: collector.headers, body: collector.body)
+        let response = HTTPClient.Response(status: status, headers: collector.headers, body: collector.body)
+        guard code == CURLE_OK else {
+            if collector.tooLarge { throw HTTPClient.Failure("response body larger than \(options.maxBodyBytes) bytes") }
+            // RFC 9113 §8.1: an HTTP/2 server may answer before reading the whole request and
+            // then reset the stream; curl 7.88 reports that reset as an error. A complete 2xx
+            // head came first: the receiver took the event.
+            if code == CURLE_HTTP2_STREAM, collector.headersComplete, (200..<300).contains(status) { return response }
+            throw failure(code, detail: String(cString: errorText))
+        }
+        return response
     }
 
     /// Sets every option of one transfer; the first error, or CURLE_OK.
@@ -119,7 +126,9 @@ final class CurlHandle: @unchecked Sendable {
         let n = size * count
         let line = data.withMemoryRebound(to: UInt8.self, capacity: n) { String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self) }
         if line.hasPrefix("HTTP/") {
-            collector.headers = HTTPHeaders()
+            (collector.headers, collector.headersComplete) = (HTTPHeaders(), false)
+        } else if line == "\r\n" || line == "\n" {
+            collector.headersComplete = true
         } else if let colon = line.firstIndex(of: ":") {
             var value = line[line.index(after: colon)...]
             while let last = value.last, last.isNewline { value = value.dropLast() }
