@@ -131,6 +131,6 @@ struct RetentionRuleTests {
         let now: Int64 = 1_795_450_870
         let segments = Self.segments([(100, 9), (100, 7), (100, 3), (100, 1)], now: now)
         let retention = DaemonConfig.LogSettings(maxBytes: 100, keepFiles: keepFiles, keepDays: keepDays)
-        #expect(LogDirectory.expired(segments, retention: retention, floor: floor, now: now).map(\.base) == expected)
+        #expect(LogRetention.expired(segments, retention: retention, floor: floor, now: now).map(\.base) == expected)
     }
 }

@@ -19,7 +19,7 @@ final class CursorStore: @unchecked Sendable {
         var offset: Int64
     }
 
-    static let slotSize = 64
+    static let slotSize = CursorSlot.size
     let directory: String
     let path: String
     private var fd: Int32 = -1
@@ -33,18 +33,9 @@ final class CursorStore: @unchecked Sendable {
     deinit { if fd >= 0 { close(fd) } }
 
     func load() -> Position? {
-        guard let bytes = try? readWholeFile(path) else { return nil }
-        var best: (Position, Int)?
-        for (slot, line) in bytes.split(separator: 0x0A).prefix(2).enumerated() {
-            guard case .object(let o)? = try? JSONParser.parse(Array(line)), case .number(let s)? = o["seq"],
-                let seq = UInt64(s), case .number(let b)? = o["offset"], let offset = Int64(b)
-            else { continue }
-            // A slot with a check must match it; a plain {"seq","offset"} file (written by hand) is taken as is.
-            if case .number(let c)? = o["check"], UInt32(c) != Self.check(seq, offset) { continue }
-            if best.map({ seq > $0.0.seq }) ?? true { best = (Position(seq: seq, offset: offset), slot) }
-        }
-        if let best { nextSlot = 1 - best.1 }
-        return best?.0
+        guard let bytes = try? readWholeFile(path), let best = CursorSlot.best(in: bytes) else { return nil }
+        nextSlot = 1 - best.slot
+        return Position(seq: best.seq, offset: best.offset)
     }
 
     /// Moves the cursor back (loading prefers the slot with the higher seq, so both slots
@@ -86,23 +77,7 @@ final class CursorStore: @unchecked Sendable {
         }
     }
 
-    static func slot(_ p: Position) -> [UInt8] {
-        var text = Array("{\"seq\":\(p.seq),\"offset\":\(p.offset),\"check\":\(check(p.seq, p.offset))}".utf8)
-        precondition(text.count < slotSize)
-        text += [UInt8](repeating: 0x20, count: slotSize - 1 - text.count)
-        text.append(0x0A)
-        return text
-    }
-
-    /// FNV-1a over the two numbers: catches a slot torn by a crash.
-    static func check(_ seq: UInt64, _ offset: Int64) -> UInt32 {
-        var h: UInt32 = 2_166_136_261
-        for b in "\(seq):\(offset)".utf8 {
-            h ^= UInt32(b)
-            h = h &* 16_777_619
-        }
-        return h
-    }
+    static func slot(_ p: Position) -> [UInt8] { CursorSlot.encode(seq: p.seq, offset: p.offset) }
 }
 
 extension SinkRunner {

@@ -86,7 +86,7 @@ extension EventLog {
         let now = now ?? Int64(time(nil))
         guard settings.keepFiles != nil || settings.keepDays != nil else { return }
         let limit = floor.withLock { $0 }()
-        for s in LogDirectory.expired(directory.rotated(), retention: settings, floor: limit, now: now) {
+        for s in LogRetention.expired(directory.rotated(), retention: settings, floor: limit, now: now) {
             if unlink(s.path) == 0 {
                 logger.info("deleted an old event log segment", metadata: ["segment": "\(s.path)", "bytes": "\(s.size)"])
             } else {

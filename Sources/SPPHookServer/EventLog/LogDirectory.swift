@@ -12,18 +12,7 @@ public import SPPHookCore
 /// deleted every rotated segment. Logs written before rotation existed are simply a log
 /// whose active base is 0.
 public struct LogDirectory: Sendable {
-    public struct Segment: Sendable, Equatable {
-        public var base: Int64
-        public var path: String
-        public var size: Int64
-        /// Last modification (seconds since the epoch): when it was rotated.
-        public var modified: Int64
-        public var end: Int64 { base + size }
-
-        public init(base: Int64, path: String, size: Int64, modified: Int64) {
-            (self.base, self.path, self.size, self.modified) = (base, path, size, modified)
-        }
-    }
+    public typealias Segment = LogSegment
 
     public let directory: String
     public var activePath: String { directory + "/events.jsonl" }
@@ -109,23 +98,5 @@ public struct LogDirectory: Sendable {
         var st = stat()
         let active = stat(activePath, &st) == 0 ? Int64(st.st_size) : 0
         return rotated().reduce(active) { $0 + $1.size }
-    }
-
-    /// The rotated segments that retention removes now: beyond the newest `keepFiles`, or
-    /// last written more than `keepDays` ago, but never one holding bytes at or after
-    /// `floor` (the oldest position a sink cursor still needs).
-    public static func expired(
-        _ segments: [Segment], retention: DaemonConfig.LogSettings, floor: Int64, now: Int64
-    ) -> [Segment] {
-        var doomed: [Segment] = []
-        for (i, s) in segments.enumerated() {
-            let newerCount = segments.count - 1 - i
-            let tooMany = retention.keepFiles.map { newerCount >= $0 } ?? false
-            let tooOld = retention.keepDays.map { now - s.modified > Int64($0) * 86400 } ?? false
-            guard tooMany || tooOld else { continue }
-            guard s.end <= floor else { break }  // this and every later segment is still needed
-            doomed.append(s)
-        }
-        return doomed
     }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 import Glibc
+import SPPHookCore
 
 /// Reads `events.jsonl` the way `tail` does: the last lines, then new lines as they are
 /// written, across rotations (a rotated segment is read to its end, then the next).
