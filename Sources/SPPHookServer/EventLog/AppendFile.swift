@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 import Glibc
+import Synchronization
 
 /// The file operations the event log needs, behind a protocol so tests can inject a
 /// failing disk (ENOSPC, EIO) without needing one.
@@ -87,26 +88,51 @@ func parentDirectory(_ path: String) -> String {
 func makeDirectories(_ path: String, mode: mode_t = 0o700) throws(IOError) {
     var current = path.hasPrefix("/") ? "" : "."
     for component in path.split(separator: "/") {
-        let parent = current.isEmpty ? "/" : current
         current += "/" + component
         if mkdir(current, mode) == 0 {
-            try syncDirectory(parent)
-        } else if errno != EEXIST {
+            try DurableEntries.sync(current, created: true)
+        } else if errno == EEXIST {
+            // It may exist only because an earlier attempt made it and failed to sync it.
+            try DurableEntries.sync(current, created: false)
+        } else {
             throw IOError(errno: errno, function: "mkdir(\(current))")
         }
+    }
+}
+
+/// Names this process created whose directory sync failed. A later attempt finds the name
+/// there (in memory) and must not take it as durable: a power cut could take it away, with
+/// what the file held, while a cursor says it was delivered. Such a name is synced again
+/// the next time it is met.
+enum DurableEntries {
+    private static let pending = Mutex<Set<String>>([])
+
+    /// Makes the entry of `path` durable: always when this call `created` it, else only if
+    /// an earlier sync of it failed.
+    static func sync(_ path: String, created: Bool) throws(IOError) {
+        if !created, !pending.withLock({ $0.contains(path) }) { return }
+        do {
+            try syncDirectory(parentDirectory(path))
+        } catch {
+            _ = pending.withLock { $0.insert(path) }
+            throw error
+        }
+        _ = pending.withLock { $0.remove(path) }
     }
 }
 
 /// Opens `path` for appending (and reading its tail), creating it with `mode` when missing; a created file is made
 /// durable in its directory before it is used.
 func openForAppend(_ path: String, mode: mode_t) throws(IOError) -> Int32 {
-    let existing = open(path, O_RDWR | O_APPEND | O_CLOEXEC)
-    if existing >= 0 { return existing }
-    let err = errno
-    guard err == ENOENT else { throw IOError(errno: err, function: "open(\(path))") }
-    let fd = try sys("open(\(path))") { open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, mode) }
+    var created = false
+    var fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)
+    if fd < 0 {
+        guard errno == ENOENT else { throw IOError(errno: errno, function: "open(\(path))") }
+        fd = try sys("open(\(path))") { open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, mode) }
+        created = true
+    }
     do throws(IOError) {
-        try syncDirectory(parentDirectory(path))
+        try DurableEntries.sync(path, created: created)
     } catch {
         close(fd)
         throw error
