@@ -26,8 +26,9 @@ enum LogFormat: String, ExpressibleByArgument, CaseIterable {
             printError("spp-hookd: no journald socket (/run/systemd/journal/socket); logging text to stderr")
             format = .text
         }
+        let chosen = format
         LoggingSystem.bootstrap { label in
-            switch format {
+            switch chosen {
             case .journal:
                 var h = JournalLogHandler()
                 h.logLevel = level

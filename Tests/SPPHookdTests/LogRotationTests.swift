@@ -76,7 +76,7 @@ struct LogRotationTests {
         // The rename step, done by hand.
         try FileManager.default.moveItem(atPath: dir.file("data/events.jsonl"), toPath: dir.file("data/" + LogDirectory.segmentName(base: 0)))
         if keepBaseFile { try "0\n".write(toFile: dir.file("data/events.base"), atomically: true, encoding: .utf8) }
-        if keepNewActive { FileManager.default.createFile(atPath: dir.file("data/events.jsonl"), contents: nil) }
+        if keepNewActive { #expect(FileManager.default.createFile(atPath: dir.file("data/events.jsonl"), contents: nil)) }
         let log = try open(clock, maxBytes: nil)
         #expect(log.activeBase == size, "the base comes from the segment, whatever events.base says")
         #expect(log.recovery.lastSeq == 5)

@@ -198,7 +198,8 @@ struct ReceiveEndToEndTests {
 
     @Test func slowClientsTimeOutAndConnectionLimitAnswers503() throws {
         let dir = TemporaryDirectory()
-        let daemon = try DaemonProcess(dir: dir, extra: #""limits": {"maxConnections": 3, "headerTimeoutSeconds": 1, "bodyTimeoutSeconds": 1, "idleTimeoutSeconds": 2}"#)
+        let daemon = try DaemonProcess(dir: dir, extra: #""limits": {"maxConnections": 3, "headerTimeoutSeconds": 1, "bodyTimeoutSeconds": 1, "idleTimeoutSeconds": 2}, "admin": {"listen": "127.0.0.1:0"}"#)
+        let admin = try daemon.adminPort()
         // Slowloris: a head that never completes gets 408 after the header timeout.
         let slow = try RawHTTPClient(port: daemon.port)
         slow.send("POST /spp/main HTTP/1.1\r\nHost: a\r\n")
@@ -214,14 +215,14 @@ struct ReceiveEndToEndTests {
         #expect(slowBody.isClosedByPeer())
         // Fill the connection table with idle sockets, then one more gets a fast 503.
         let idle = try (0..<3).map { _ in try RawHTTPClient(port: daemon.port) }
-        usleep(200_000)
+        try daemon.waitForOpenConnections(3, admin: admin)
         let extra = try RawHTTPClient(port: daemon.port)
         let r503 = try #require(extra.readResponse())
         #expect(r503.status == 503)
         #expect(extra.isClosedByPeer())
         // The idle ones are closed by the server in time, and service resumes.
         for c in idle { #expect(c.isClosedByPeer()) }
-        usleep(100_000)
+        try daemon.waitForOpenConnections(0, admin: admin)
         let ok = try RawHTTPClient(port: daemon.port)
         ok.send(RawHTTPClient.post("/spp/main", sppBody()))
         #expect(ok.readResponse()?.status == 200)

@@ -43,7 +43,7 @@ struct SlowClientTests {
         attack.arguments = mode + ["-c", "600", "-r", "300", "-i", "1", "-l", "10", "-x", "10", "-p", "3",
             "-g", "-o", dir.file("report"), "-u", "http://127.0.0.1:\(daemon.port)/spp/main"]
         attack.currentDirectoryURL = URL(fileURLWithPath: dir.path)
-        FileManager.default.createFile(atPath: dir.file("slowhttptest.out"), contents: nil)
+        _ = FileManager.default.createFile(atPath: dir.file("slowhttptest.out"), contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: dir.file("slowhttptest.out")))
         attack.standardOutput = output
         attack.standardError = output
@@ -75,7 +75,9 @@ struct SlowClientTests {
     /// to make room for a client with a request, instead of answering it 503.
     @Test func idleKeepAliveFloodDoesNotLockOutNewClients() throws {
         let dir = TemporaryDirectory()
-        let daemon = try DaemonProcess(dir: dir, extra: #""limits": {"maxConnections": 20, "idleTimeoutSeconds": 300}"#)
+        let daemon = try DaemonProcess(
+            dir: dir, extra: #""limits": {"maxConnections": 20, "idleTimeoutSeconds": 300}, "admin": {"listen": "127.0.0.1:0"}"#)
+        let admin = try daemon.adminPort()
         var idle: [RawHTTPClient] = []
         for i in 0..<20 {
             let c = try RawHTTPClient(port: daemon.port, timeout: 1)
@@ -98,9 +100,9 @@ struct SlowClientTests {
         // Connections that never sent a request are not evicted: at the limit with only
         // those, a newcomer gets the fast 503.
         newcomers = []
-        usleep(300_000)
+        try daemon.waitForOpenConnections(closed.filter { !$0 }.count, admin: admin)
         let fresh = try (0..<20).map { _ in try RawHTTPClient(port: daemon.port) }
-        usleep(300_000)
+        try daemon.waitForOpenConnections(20, admin: admin)
         let extra = try RawHTTPClient(port: daemon.port)
         #expect(extra.readResponse()?.status == 503)
         #expect(fresh.count == 20)

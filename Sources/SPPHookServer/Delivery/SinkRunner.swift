@@ -56,7 +56,7 @@ public final class SinkRunner: Sendable {
     public init(
         config: SinkConfig, sink: ProgramSink, log: EventLog, dataDir: String, clock: any WallClock, metrics: DaemonMetrics? = nil,
         monotonic: @escaping @Sendable () -> Double = monotonicSeconds, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-        logger: Logger
+        batchLinger: Double = SinkRunner.batchLinger, logger: Logger
     ) throws(IOError) {
         self.config = config
         self.metrics = metrics
@@ -69,7 +69,7 @@ public final class SinkRunner: Sendable {
         (self.monotonic, self.random) = (monotonic, random)
         let capacity = config.ordered ? max(config.concurrency, sink.batchSize) : max(256, config.concurrency * 16)
         let settings = DeliveryWindow<LoggedEvent>.Settings(ordered: config.ordered, concurrency: config.concurrency,
-            batchSize: sink.batchSize, linger: Self.batchLinger, capacity: capacity)
+            batchSize: sink.batchSize, linger: batchLinger, capacity: capacity)
         self.state = Mutex(State(window: DeliveryWindow(settings: settings, policy: config.retry)))
         var l = logger
         l[metadataKey: "sink"] = "\(config.name)"
@@ -148,7 +148,7 @@ public final class SinkRunner: Sendable {
 
     /// How long a sink that takes batches (files) lets a partial batch wait for more
     /// events: under load one write and one fdatasync then serve many events.
-    static let batchLinger = 0.005
+    public static let batchLinger = 0.005
 
     private func coordinate() {
         var reader = LogReader(source: log, offset: startPosition.offset, skipThrough: startPosition.seq)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 import Glibc
-public import SPPHookCore
+import SPPHookCore
 
 /// Where a reader finds the segments of the log: the running ``EventLog``, or the files
 /// as they are on disk (``OfflineLog``, for tools beside the daemon).

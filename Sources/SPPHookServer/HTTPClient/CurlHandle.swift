@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 import CCurl
 import Glibc
-public import SPPHookCore
+import SPPHookCore
 
 /// One libcurl easy handle: a request at a time, its connections kept alive between them
 /// (``HTTPClient`` pools handles). Every request starts from `curl_easy_reset`, which keeps
@@ -58,7 +58,8 @@ final class CurlHandle: @unchecked Sendable {
             // then reset the stream; curl 7.88 reports that reset as an error. A complete 2xx
             // head came first: the receiver took the event.
             if code == CURLE_HTTP2_STREAM, collector.headersComplete, (200..<300).contains(status) { return response }
-            throw failure(code, detail: String(cString: errorText))
+            let text = errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+            throw failure(code, detail: String(decoding: text, as: UTF8.self))
         }
         return response
     }

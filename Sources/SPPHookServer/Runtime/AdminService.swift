@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-public import SPPHookCore
+import SPPHookCore
 
 /// The admin listener's server: `/healthz` and `/metrics` for monitoring.
 enum AdminService {

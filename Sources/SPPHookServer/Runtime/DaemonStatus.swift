@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 import Glibc
-public import SPPHookCore
+import SPPHookCore
 import Synchronization
 
 /// What the daemon reports about itself: `status.json`, `status`, `STATUS=`; and the

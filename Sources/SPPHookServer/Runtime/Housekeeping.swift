@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 import Glibc
-public import SPPHookCore
+import SPPHookCore
 import Synchronization
 
 /// The daemon's once-a-second chores on a thread of their own: rewrite `status.json` when

@@ -83,6 +83,32 @@ final class DaemonProcess {
 
     var stderr: String { stderrText.text }
 
+    /// The admin listener's port, once `status.json` names it (the config needs
+    /// `"admin": {"listen": "127.0.0.1:0"}`).
+    func adminPort() throws -> UInt16 {
+        var port: UInt16?
+        try waitFor {
+            let status = (try? JSONSerialization.jsonObject(with: Data(dir.read("data/status.json").utf8))) as? [String: Any]
+            port = (status?["admin"] as? String)?.split(separator: ":").last.flatMap { UInt16($0) }
+            return port != nil
+        }
+        return port ?? 0
+    }
+
+    /// The intake listener's open connections, as `/metrics` on the admin port reports them.
+    func openConnections(admin: UInt16) throws -> Int? {
+        let client = try RawHTTPClient(port: admin)
+        client.send("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let body = client.readResponse()?.body ?? ""
+        let line = body.split(separator: "\n").first { $0.hasPrefix("spp_hookd_open_connections ") }
+        return line?.split(separator: " ").last.flatMap { Double($0) }.map { Int($0) }
+    }
+
+    /// Waits until the intake listener holds exactly `count` connections.
+    func waitForOpenConnections(_ count: Int, admin: UInt16) throws {
+        try waitFor { (try? self.openConnections(admin: admin)) == count }
+    }
+
     func kill(_ signal: Int32) {
         Foundation.kill(process.processIdentifier, signal)
     }

@@ -119,7 +119,7 @@ final class PostgresCluster {
     /// for its end would wait as long as the server runs.
     private func asPostgres(_ program: String, _ args: [String]) throws -> (status: Int32, output: String) {
         let out = "\(dir)/\(URL(fileURLWithPath: program).lastPathComponent).out"
-        FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)  // the open below says why it failed
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
         defer { try? handle.close() }
         let p = Process()
