@@ -133,6 +133,45 @@ struct ForwardSinkTests {
         #expect(via("none").isEmpty, "\"proxy\": \"\" still went through the proxy")
     }
 
+    /// https through the proxy is a CONNECT tunnel (`https_proxy`), and `no_proxy` names the
+    /// hosts that go direct; certificate checks still apply end to end.
+    @Test func httpsProxyTunnelsAndNoProxyGoesDirect() throws {
+        let dir = TemporaryDirectory()
+        let (ca, cert, key) = try makeCertificates(in: dir)
+        let receiver = try Receiver(dir: dir, tls: (cert, key))
+        defer { receiver.stop() }
+        let proxy = try ForwardProxy(dir: dir)
+        let daemon = try DaemonProcess(dir: dir, extra: """
+            "sinks": [\(Self.forward("tunnel", "https://127.0.0.1:\(receiver.port)/ok?via=tunnel", extra: #", "caFile": "\#(ca)""#)),
+                      \(Self.forward("bypass", "https://localhost:\(receiver.port)/ok?via=direct", extra: #", "caFile": "\#(ca)""#))]
+            """, environment: ["https_proxy": proxy.url, "no_proxy": "localhost"])
+        let client = try RawHTTPClient(port: daemon.port)
+        client.send(RawHTTPClient.post("/spp/main", sppBody(event: "order.created", id: "tunnelled")))
+        #expect(client.readResponse()?.status == 200)
+        try waitFor(20) { ["tunnel", "direct"].allSatisfy { receiver.requests(to: "/ok?via=\($0)").count == 1 } }
+        #expect(proxy.tunnels == ["127.0.0.1:\(receiver.port)"], "one tunnel, to the proxied sink's host only")
+    }
+
+    /// A redirect is not followed (a 307 would re-send the event, token-free but signed, to
+    /// wherever the receiver points): it is the receiver's answer, a permanent failure.
+    @Test func redirectsAreNotFollowed() throws {
+        let dir = TemporaryDirectory()
+        let receiver = try Receiver(dir: dir, secret: Self.secret)
+        defer { receiver.stop() }
+        let daemon = try DaemonProcess(dir: dir, extra: """
+            "sinks": [\(Self.forward("moved", "http://127.0.0.1:\(receiver.port)/moved"))]
+            """)
+        let client = try RawHTTPClient(port: daemon.port)
+        client.send(RawHTTPClient.post("/spp/main", sppBody(event: "order.created", id: "redirected")))
+        #expect(client.readResponse()?.status == 200)
+        try waitFor(20) { FileManager.default.fileExists(atPath: dir.file("data/dead-letters/moved.jsonl")) }
+        let letters = Self.deadLetters(dir, "moved")
+        let lastError = letters.first?["lastError"] as? String ?? ""
+        #expect(letters.count == 1 && lastError.hasPrefix("HTTP 307"), "\(letters)")
+        #expect(receiver.requests(to: "/moved").count == 1)
+        #expect(receiver.requests(to: "/ok?redirected=1").isEmpty, "the redirect was followed")
+    }
+
     /// An https receiver that offers HTTP/2 gets it (nginx logs the protocol); one that
     /// does not (the Python receiver) still gets HTTP/1.1.
     @Test func http2WhereTheReceiverOffersIt() throws {

@@ -55,6 +55,8 @@ class Handler(BaseHTTPRequestHandler):
             status, extra = 429, {"Retry-After": "1"}
         elif self.path == "/bad":
             status = 400
+        elif self.path == "/moved":
+            status, extra = 307, {"Location": "/ok?redirected=1"}
         elif self.path == "/slow":
             time.sleep(3)
         chunked = {"/chunked": b"5\r\nhello\r\n0\r\n\r\n", "/badchunk": b"5\r\nhelloXX0\r\n\r\n",

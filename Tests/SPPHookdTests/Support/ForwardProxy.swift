@@ -7,8 +7,10 @@ import Foundation
 final class ForwardProxy {
     private let process: Process
     let port: UInt16
+    private let logs: String
 
     init(dir: TemporaryDirectory) throws {
+        logs = dir.file("tinyproxy-*.log")
         (process, port) = try launchOnFreePort("/usr/bin/tinyproxy") { port, attempt in
             let conf = dir.file("tinyproxy-\(attempt).conf")
             try """
@@ -25,6 +27,20 @@ final class ForwardProxy {
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
+
+    /// The `host:port` of each CONNECT tunnel asked of it (tinyproxy logs
+    /// "Request (file descriptor N): CONNECT host:port HTTP/1.1").
+    var tunnels: [String] {
+        let dir = URL(fileURLWithPath: logs).deletingLastPathComponent().path
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return names.filter { $0.hasPrefix("tinyproxy-") && $0.hasSuffix(".log") }.sorted().flatMap { name in
+            let text = (try? String(contentsOfFile: dir + "/" + name, encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").compactMap { line -> String? in
+                guard line.contains("Request (file descriptor "), let connect = line.range(of: "): CONNECT ") else { return nil }
+                return line[connect.upperBound...].split(separator: " ").first.map(String.init)
+            }
+        }
+    }
 
     deinit {
         if process.isRunning {
