@@ -80,7 +80,7 @@ public final class SPPAPIClient: Sendable {
             logger.warning("SPP API call failed; retrying", metadata: [
                 "method": "\(method)", "error": "\(failure)", "retryInSeconds": "\(Int(wait.rounded(.up)))",
             ])
-            usleep(useconds_t(min(wait, 120) * 1_000_000))
+            sleepSeconds(min(wait, 120))
         }
     }
 

@@ -76,19 +76,32 @@ enum ProcessRun {
             _ = poll(&fds, nfds_t(fds.count), pidFD >= 0 ? 100 : 5)
             for p in fds where p.revents != 0 && p.fd != pidFD {
                 if p.fd == stdinFD {
-                    // `written < input.count` while stdin is open, so the base address exists.
-                    let n = input.withUnsafeBytes { write(stdinFD, $0.baseAddress! + written, $0.count - written) }
-                    if n > 0 { written += n }
-                    if written == input.count || (n < 0 && errno != EAGAIN && errno != EINTR) {
-                        close(stdinFD)  // EOF for the program (or it stopped reading: EPIPE)
-                        stdinFD = -1
-                    }
+                    feed(input)
                 } else if p.fd == outFD {
                     if !out.read(outFD) { close(outFD); outFD = -1 }
                 } else if p.fd == errFD {
                     if !err.read(errFD) { close(errFD); errFD = -1 }
                 }
             }
+        }
+
+        /// Writes what the pipe takes of `input`; closes stdin at its end, or when the
+        /// program stopped reading (EPIPE).
+        private mutating func feed(_ input: [UInt8]) {
+            let fd = stdinFD, offset = written
+            do {
+                // nil: the pipe is full (EAGAIN).
+                let n = try syscall(wouldBlockIsNil: true, "write(stdin)") {
+                    // `written < input.count` while stdin is open, so the base address exists.
+                    input.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+                }
+                written += n ?? 0
+                if written < input.count { return }
+            } catch {
+                // It stopped reading: what is left is not for it.
+            }
+            close(stdinFD)  // EOF for the program
+            stdinFD = -1
         }
 
         /// Takes what is left in the pipes and closes them.
@@ -162,12 +175,15 @@ enum ProcessRun {
         /// Reads what is available; false at end of file or error.
         mutating func read(_ fd: Int32) -> Bool {
             var buffer = [UInt8](repeating: 0, count: 4096)
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                if bytes.count < limit { bytes += buffer[0..<min(n, limit - bytes.count)] }
-                return true
+            let result: Int?
+            do {
+                result = try syscall(wouldBlockIsNil: true, "read(pipe)") { buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+            } catch {
+                return false
             }
-            return n < 0 && (errno == EAGAIN || errno == EINTR)
+            guard let n = result else { return true }  // nothing yet (EAGAIN)
+            if bytes.count < limit { bytes += buffer[0..<min(n, limit - bytes.count)] }
+            return n > 0
         }
 
         mutating func drain(_ fd: Int32) {
@@ -175,8 +191,8 @@ enum ProcessRun {
             var rounds = 0
             while rounds < 64 {
                 var buffer = [UInt8](repeating: 0, count: 4096)
-                let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-                if n <= 0 { return }
+                let read = try? syscall(wouldBlockIsNil: true, "read(pipe)") { buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+                guard let n = read, n > 0 else { return }  // empty (EAGAIN), at its end, or failed
                 if bytes.count < limit { bytes += buffer[0..<min(n, limit - bytes.count)] }
                 rounds += 1
             }
