@@ -111,7 +111,7 @@ struct FanoutTests {
                        "retry": {"maxAttempts": 2, "initialSeconds": 0.05, "maxSeconds": 0.1}}]
             """)
         _ = try Self.post(daemon, [("order.created", "A")])
-        try waitFor(20) { FileManager.default.fileExists(atPath: dir.file("data/dead-letters/slow.jsonl")) }
+        try waitFor(20) { dir.deadLetters("slow").count >= 1 }
         let letter = try JSONSerialization.jsonObject(with: Data(dir.read("data/dead-letters/slow.jsonl").utf8)) as! [String: Any]
         #expect(letter["attempts"] as? Int == 2)
         #expect((letter["lastError"] as? String ?? "").contains("timed out"))
@@ -153,7 +153,7 @@ struct FanoutTests {
                        "retry": {"maxAttempts": 4, "initialSeconds": 0.3, "maxSeconds": 0.3}}]
             """)
         _ = try Self.post(daemon, [("order.created", "bad"), ("order.created", "good")])
-        try waitFor(20) { FileManager.default.fileExists(atPath: dir.file("data/dead-letters/picky.jsonl")) && Self.lines(dir.file("done.txt")) == ["good"] }
+        try waitFor(20) { dir.deadLetters("picky").count >= 1 && Self.lines(dir.file("done.txt")) == ["good"] }
         // Ordered: "good" could only pass once "bad" was dead-lettered (~1 s of retries).
         // Unordered: "good" went through while "bad" was still retrying.
         let deadAt = try FileManager.default.attributesOfItem(atPath: dir.file("data/dead-letters/picky.jsonl"))[.modificationDate] as! Date

@@ -103,7 +103,7 @@ struct SPPAPITests {
             client.send(RawHTTPClient.post("/spp/main", sppBody(event: event, id: id)))
             #expect(client.readResponse()?.status == 200)
         }
-        try waitFor(15) { FileManager.default.fileExists(atPath: dir.file("data/dead-letters/thanks.jsonl")) }
+        try waitFor(15) { dir.deadLetters("thanks").count >= 1 }
         let posts = spp.requests.filter { $0["method"] as? String == "POST" }
         #expect(posts.count == 2)
         #expect(posts[0]["path"] as? String == "/api/v1/order_messages/666AF315")
@@ -134,7 +134,7 @@ struct SPPAPITests {
             client.send(RawHTTPClient.post("/spp/main", sppBody(event: event, id: id, note: note)))
             #expect(client.readResponse()?.status == 200)
         }
-        try waitFor(15) { FileManager.default.fileExists(atPath: dir.file("data/dead-letters/thanks.jsonl")) }
+        try waitFor(15) { dir.deadLetters("thanks").count >= 1 }
         let posts = spp.requests.filter { $0["method"] as? String == "POST" }
         #expect(posts.count == 1, "the invoice was passed over by where; the object was not sent")
         let body = try JSONSerialization.jsonObject(with: Data((try #require(posts.first)["body"] as! String).utf8)) as! [String: Any]

@@ -28,6 +28,12 @@ final class TemporaryDirectory {
     }
 
     /// The JSON object lines of a JSON Lines file in this directory.
+    /// A sink's dead letters, complete lines only. Wait on these, not on the file: it is
+    /// created (and its name synced) before its first line is written.
+    func deadLetters(_ sink: String) -> [[String: Any]] {
+        jsonLines("data/dead-letters/\(sink).jsonl")
+    }
+
     func jsonLines(_ name: String) -> [[String: Any]] {
         read(name).split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
