@@ -186,7 +186,8 @@ struct ForwardSinkTests {
             client.send(RawHTTPClient.post("/spp/main", sppBody(event: "order.created", id: id)))
             #expect(client.readResponse()?.status == 200)
         }
-        try waitFor(20) { dir.read("data/cursors/h2.json").contains("\"seq\":2,") }
+        // nginx writes its access log line after the answer the cursor waits for: wait on both.
+        try waitFor(20) { dir.read("data/cursors/h2.json").contains("\"seq\":2,") && nginx.requests.count >= 2 }
         let retries = daemon.stderr.split(separator: "\n").filter { $0.contains("retry") || $0.contains("fail") }
         #expect(nginx.requests == ["HTTP/2.0 POST /h2 204", "HTTP/2.0 POST /h2 204"], "\(nginx.requests) \(retries)")
     }
