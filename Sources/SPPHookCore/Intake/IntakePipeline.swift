@@ -23,7 +23,7 @@ public struct IntakePipeline: Sendable {
     }
 
     /// A request an endpoint refused: received there, and rejected.
-    public struct Refusal: Sendable, Equatable {
+    public struct Refusal: Error, Sendable, Equatable {
         public var endpoint: String
         public var reason: Reason
         public var response: HTTPResponse
@@ -87,45 +87,38 @@ public struct IntakePipeline: Sendable {
         case .failure(.notFound(let response)): return .notFound(response)
         case .failure(.refused(let refusal)): return .refused(refusal)
         }
-        switch Self.envelope(of: request, tokens: endpoint.tokens) {
-        case .failure(let refused):
-            let response = HTTPResponse.error(refused.status, refused.message)
-            return .refused(Refusal(endpoint: endpoint.name, reason: refused.reason, response: response, detail: refused.detail))
+        switch Self.envelope(of: request, at: endpoint) {
+        case .failure(let refusal):
+            return .refused(refusal)
         case .success(let envelope):
             return .accepted(Accepted(endpoint: endpoint.name, envelope: envelope, category: classifier.classify(envelope.event)))
         }
     }
 
-    private struct Refused: Error {
-        var reason: Reason
-        var status: Int
-        var message: String
-        var detail: String?
-    }
-
     /// Codings, then the body, then the token (before anything else in the body, so no
     /// error message tells an unauthenticated sender about it), then the envelope.
-    private static func envelope(of request: HTTPRequest, tokens: TokenPolicy) -> Result<WebhookEnvelope, Refused> {
-        let head = request.head
-        if !head.extraTransferCodings.isEmpty {
-            return .failure(Refused(reason: .encoding, status: 415, message: "transfer codings other than chunked are not supported"))
+    private static func envelope(of request: HTTPRequest, at endpoint: Endpoint) -> Result<WebhookEnvelope, Refusal> {
+        func refuse(_ reason: Reason, _ status: Int, _ message: String, detail: String? = nil) -> Result<WebhookEnvelope, Refusal> {
+            .failure(Refusal(endpoint: endpoint.name, reason: reason, response: .error(status, message), detail: detail))
         }
+        let head = request.head
+        if !head.extraTransferCodings.isEmpty { return refuse(.encoding, 415, "transfer codings other than chunked are not supported") }
         if let encoding = head.headers["content-encoding"], encoding.lowercased() != "identity" {
-            return .failure(Refused(reason: .encoding, status: 415, message: "Content-Encoding is not supported"))
+            return refuse(.encoding, 415, "Content-Encoding is not supported")
         }
         let object: CanonicalObject
         do {
             object = try WebhookEnvelope.parseBody(request.body, contentType: head.headers["content-type"])
         } catch {
-            return .failure(Refused(reason: .body, status: 400, message: "\(error)", detail: "\(error)"))
+            return refuse(.body, 400, "\(error)", detail: "\(error)")
         }
-        guard let token = WebhookEnvelope.presentedToken(in: object), tokens.accepts(token) else {
-            return .failure(Refused(reason: .token, status: 401, message: "missing or invalid token"))
+        guard let token = WebhookEnvelope.presentedToken(in: object), endpoint.tokens.accepts(token) else {
+            return refuse(.token, 401, "missing or invalid token")
         }
         do {
             return .success(try WebhookEnvelope(validating: object))
         } catch {
-            return .failure(Refused(reason: .envelope, status: 400, message: "\(error)", detail: "\(error)"))
+            return refuse(.envelope, 400, "\(error)", detail: "\(error)")
         }
     }
 }

@@ -40,6 +40,11 @@ public final class WebhookHandler: HTTPRequestHandler {
     public func handle(_ request: HTTPRequest, respond answer: @escaping @Sendable (HTTPResponse) -> Void) {
         let started = monotonicSeconds()
         let counters = self.counters
+        // Answers a request that reached the endpoint's checks, into the latency histogram.
+        let timed: @Sendable (HTTPResponse) -> Void = { response in
+            counters.metrics.requestDuration(nanoseconds: Int64((monotonicSeconds() - started) * 1e9))
+            answer(response)
+        }
         switch pipeline.withLock({ $0 }).decide(request) {
         case .notFound(let response):
             answer(response)
@@ -47,16 +52,10 @@ public final class WebhookHandler: HTTPRequestHandler {
             counters.record(.received, endpoint: refusal.endpoint)
             counters.record(.rejected(reason: refusal.reason.rawValue), endpoint: refusal.endpoint)
             logRefusal(refusal)
-            if refusal.reason != .method {
-                counters.metrics.requestDuration(nanoseconds: Int64((monotonicSeconds() - started) * 1e9))
-            }
-            answer(refusal.response)
+            (refusal.reason == .method ? answer : timed)(refusal.response)
         case .accepted(let accepted):
             counters.record(.received, endpoint: accepted.endpoint)
-            store(accepted) { response in
-                counters.metrics.requestDuration(nanoseconds: Int64((monotonicSeconds() - started) * 1e9))
-                answer(response)
-            }
+            store(accepted, respond: timed)
         }
     }
 
