@@ -65,10 +65,10 @@ struct ForwardSinkTests {
         #expect(throttled[1] - throttled[0] >= 0.9, "Retry-After ignored: \(throttled[1] - throttled[0])")
         // 400: dead-lettered at once, one attempt per event.
         #expect(receiver.requests(to: "/bad").count == 2)
-        let bad = Self.deadLetters(dir, "bad")
+        let bad = dir.deadLetters("bad")
         #expect(bad.count == 2 && bad.allSatisfy { $0["attempts"] as? Int == 1 && ($0["lastError"] as? String ?? "").hasPrefix("HTTP 400") })
         // Connection refused: retried, then dead-lettered.
-        let refused = Self.deadLetters(dir, "refused")
+        let refused = dir.deadLetters("refused")
         #expect(refused.first?["attempts"] as? Int == 3)
         let refusedError = refused.first?["lastError"] as? String ?? ""
         #expect(refusedError.contains("connect") && refusedError.contains("Connection refused"), "\(refused)")
@@ -99,7 +99,7 @@ struct ForwardSinkTests {
         }
         #expect(receiver.requests(to: "/chunked").count == 1)
         for name in ["badchunk", "badsize"] {
-            let letters = Self.deadLetters(dir, name)
+            let letters = dir.deadLetters(name)
             #expect(receiver.requests(to: "/" + name).count == 3)
             #expect(letters.first?["attempts"] as? Int == 3)
             // Bound first: Swift Testing 6.3's #expect does not check `(x?[k] as? String ?? "").contains(…)`.
@@ -165,7 +165,7 @@ struct ForwardSinkTests {
         client.send(RawHTTPClient.post("/spp/main", sppBody(event: "order.created", id: "redirected")))
         #expect(client.readResponse()?.status == 200)
         try waitFor(20) { dir.deadLetters("moved").count >= 1 }
-        let letters = Self.deadLetters(dir, "moved")
+        let letters = dir.deadLetters("moved")
         let lastError = letters.first?["lastError"] as? String ?? ""
         #expect(letters.count == 1 && lastError.hasPrefix("HTTP 307"), "\(letters)")
         #expect(receiver.requests(to: "/moved").count == 1)
@@ -212,7 +212,7 @@ struct ForwardSinkTests {
         }
         #expect(dir.read("data/cursors/trusted.json").contains("\"seq\":1,"))
         #expect(dir.read("data/cursors/byname.json").contains("\"seq\":1,"))
-        let untrusted = Self.deadLetters(dir, "untrusted")
+        let untrusted = dir.deadLetters("untrusted")
         let untrustedError = untrusted.first?["lastError"] as? String ?? ""
         #expect(untrustedError.contains("SSL certificate problem"), "\(untrusted)")
     }
@@ -229,7 +229,7 @@ struct ForwardSinkTests {
         client.send(RawHTTPClient.post("/spp/main", sppBody()))
         #expect(client.readResponse()?.status == 200)
         try waitFor(20) { dir.deadLetters("slow").count >= 1 }
-        let letter = Self.deadLetters(dir, "slow").first
+        let letter = dir.deadLetters("slow").first
         #expect(letter?["attempts"] as? Int == 2)
         let slowError = letter?["lastError"] as? String ?? ""
         #expect(slowError.contains("timed out"), "\(String(describing: letter))")
@@ -259,9 +259,5 @@ struct ForwardSinkTests {
 
     static func logLines(_ dir: TemporaryDirectory) -> [String] {
         dir.read("data/events.jsonl").split(separator: "\n").map(String.init)
-    }
-
-    static func deadLetters(_ dir: TemporaryDirectory, _ sink: String) -> [[String: Any]] {
-        dir.jsonLines("data/dead-letters/\(sink).jsonl")
     }
 }

@@ -201,10 +201,7 @@ struct OperatorToolsTests {
             "admin": {"listen": "127.0.0.1:0"},
             "sinks": [{"name": "archive", "type": "file", "path": "\(dir.file("archive.jsonl"))"}]
             """)
-        try waitFor { dir.read("data/status.json").contains("\"admin\": \"127.0.0.1:") }
-        let status = try #require(try JSONSerialization.jsonObject(with: Data(dir.read("data/status.json").utf8)) as? [String: Any])
-        let admin = try #require(status["admin"] as? String)
-        let adminPort = try #require(UInt16(admin.split(separator: ":").last!))
+        let adminPort = try daemon.adminPort()
 
         _ = try Self.postOrders(daemon, 3, prefix: "o")
         _ = try Self.postOrders(daemon, 2, prefix: "i", event: "invoice.paid")

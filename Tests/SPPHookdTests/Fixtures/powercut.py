@@ -198,10 +198,8 @@ class Checker:
                 self.fail(cut, f"log line of seq {seq} changed")
         for seq, (_, line) in by_seq.items():
             self.seen.setdefault(seq, line)
-        status = subprocess.run([binary, "status", "--json", "--config", config], capture_output=True, text=True)
-        try:
-            sinks = {s["name"]: s for s in json.loads(status.stdout)["sinks"]}
-        except (ValueError, KeyError):
+        sinks, status = sink_status(binary, config)
+        if sinks is None:
             self.fail(cut, f"status unreadable: {status.stdout[:200]} {status.stderr[:200]}")
             return
         # The file sink: every event at or below its cursor is in the file of its category.
@@ -221,6 +219,15 @@ class Checker:
             for seq in by_seq:
                 if seq <= cursor and seq not in found:
                     self.fail(cut, f"sink {sink}: cursor {cursor} but seq {seq} is not in its output")
+
+
+def sink_status(binary, config):
+    """({sink name: its `status --json` entry}, or None when unreadable; the completed process)."""
+    status = subprocess.run([binary, "status", "--json", "--config", config], capture_output=True, text=True)
+    try:
+        return {s["name"]: s for s in json.loads(status.stdout)["sinks"]}, status
+    except (ValueError, KeyError):
+        return None, status
 
 
 def write_config(root, path, hook=True):
@@ -319,11 +326,8 @@ def run(args):
 
 
 def sink_cursor(binary, config, sink):
-    status = subprocess.run([binary, "status", "--json", "--config", config], capture_output=True, text=True)
-    try:
-        return next(s["cursorSeq"] for s in json.loads(status.stdout)["sinks"] if s["name"] == sink)
-    except (ValueError, KeyError, StopIteration):
-        return -1
+    sinks, _ = sink_status(binary, config)
+    return (sinks or {}).get(sink, {}).get("cursorSeq", -1)
 
 
 def dirsync_retry(args):
@@ -336,47 +340,53 @@ def dirsync_retry(args):
     daemon_log = os.path.join(work, "daemon.log")
     checker = Checker(fs.mnt)
     summary = {"scenario": "dirsync-retry", "acknowledged": 0, "delivered": False, "failedDirsyncs": 0, "sinkRetried": False}
-    daemon = Daemon(args.binary, config, daemon_log)
+    daemons = [Daemon(args.binary, config, daemon_log)]
     try:
-        if daemon.port is None:
-            checker.fail(0, "daemon did not start: " + open(daemon_log, errors="replace").read()[-600:])
-            raise StopIteration
-        fs.control("fail-dirsync 1")
-        conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=10)
-        body = json.dumps({"event": "order.created", "created": 1558608668, "token": TOKEN, "data": {"id": "dirsync-1"}})
-        conn.request("POST", "/spp/main", body, {"Content-Type": "application/json"})
-        r = conn.getresponse()
-        answer = json.loads(r.read())
-        conn.close()
-        if r.status != 200:
-            checker.fail(0, f"the event was answered {r.status}: {answer}")
-            raise StopIteration
-        acked = [(answer["seq"], "dirsync-1", "order.created")]
-        summary["acknowledged"] = 1
-        deadline = time.time() + 60
-        while time.time() < deadline and sink_cursor(args.binary, config, "files") < answer["seq"]:
-            time.sleep(0.05)
-        summary["delivered"] = sink_cursor(args.binary, config, "files") >= answer["seq"]
-        summary["failedDirsyncs"] = fs.counters().get("failedDirsync", 0)
-        summary["sinkRetried"] = "Input/output error" in open(daemon_log, errors="replace").read()
-        daemon.proc.send_signal(signal.SIGTERM)  # a clean stop: the cursor is synced
-        daemon.proc.wait(timeout=30)
-        fs.cut()
-        fs.mount()
-        daemon = Daemon(args.binary, config, daemon_log)
-        if daemon.port is None:
-            checker.fail(0, "daemon did not start after the cut: " + open(daemon_log, errors="replace").read()[-800:])
-        else:
-            checker.check(0, args.binary, config, acked)
-    except StopIteration:
-        pass
+        dirsync_retry_steps(args, fs, config, daemon_log, checker, summary, daemons)
     finally:
-        daemon.kill()
+        for daemon in daemons:
+            daemon.kill()
         fs.unmount()
     if not checker.violations:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(dict(summary, violations=len(checker.violations), examples=checker.violations[:10])))
     return 0 if not checker.violations else 1
+
+
+def dirsync_retry_steps(args, fs, config, daemon_log, checker, summary, daemons):
+    """One event with the sink's first directory sync failing, a clean stop, a cut, the check.
+    A daemon started here is appended to `daemons`, which the caller kills."""
+    daemon = daemons[-1]
+    if daemon.port is None:
+        checker.fail(0, "daemon did not start: " + open(daemon_log, errors="replace").read()[-600:])
+        return
+    fs.control("fail-dirsync 1")
+    conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=10)
+    body = json.dumps({"event": "order.created", "created": 1558608668, "token": TOKEN, "data": {"id": "dirsync-1"}})
+    conn.request("POST", "/spp/main", body, {"Content-Type": "application/json"})
+    r = conn.getresponse()
+    answer = json.loads(r.read())
+    conn.close()
+    if r.status != 200:
+        checker.fail(0, f"the event was answered {r.status}: {answer}")
+        return
+    acked = [(answer["seq"], "dirsync-1", "order.created")]
+    summary["acknowledged"] = 1
+    deadline = time.time() + 60
+    while time.time() < deadline and sink_cursor(args.binary, config, "files") < answer["seq"]:
+        time.sleep(0.05)
+    summary["delivered"] = sink_cursor(args.binary, config, "files") >= answer["seq"]
+    summary["failedDirsyncs"] = fs.counters().get("failedDirsync", 0)
+    summary["sinkRetried"] = "Input/output error" in open(daemon_log, errors="replace").read()
+    daemon.proc.send_signal(signal.SIGTERM)  # a clean stop: the cursor is synced
+    daemon.proc.wait(timeout=30)
+    fs.cut()
+    fs.mount()
+    daemons.append(Daemon(args.binary, config, daemon_log))
+    if daemons[-1].port is None:
+        checker.fail(0, "daemon did not start after the cut: " + open(daemon_log, errors="replace").read()[-800:])
+    else:
+        checker.check(0, args.binary, config, acked)
 
 
 def selftest(args):

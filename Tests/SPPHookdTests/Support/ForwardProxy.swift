@@ -7,10 +7,11 @@ import Foundation
 final class ForwardProxy {
     private let process: Process
     let port: UInt16
-    private let logs: String
+    /// Where its configs and logs are (one of each per launch attempt).
+    private let dir: String
 
     init(dir: TemporaryDirectory) throws {
-        logs = dir.file("tinyproxy-*.log")
+        self.dir = dir.path
         (process, port) = try launchOnFreePort("/usr/bin/tinyproxy") { port, attempt in
             let conf = dir.file("tinyproxy-\(attempt).conf")
             try """
@@ -31,7 +32,6 @@ final class ForwardProxy {
     /// The `host:port` of each CONNECT tunnel asked of it (tinyproxy logs
     /// "Request (file descriptor N): CONNECT host:port HTTP/1.1").
     var tunnels: [String] {
-        let dir = URL(fileURLWithPath: logs).deletingLastPathComponent().path
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         return names.filter { $0.hasPrefix("tinyproxy-") && $0.hasSuffix(".log") }.sorted().flatMap { name in
             let text = (try? String(contentsOfFile: dir + "/" + name, encoding: .utf8)) ?? ""

@@ -27,13 +27,13 @@ final class TemporaryDirectory {
         return (segments + ["events.jsonl"]).flatMap { jsonLines("\(dataDir)/\($0)") }
     }
 
-    /// The JSON object lines of a JSON Lines file in this directory.
     /// A sink's dead letters, complete lines only. Wait on these, not on the file: it is
     /// created (and its name synced) before its first line is written.
     func deadLetters(_ sink: String) -> [[String: Any]] {
         jsonLines("data/dead-letters/\(sink).jsonl")
     }
 
+    /// The JSON object lines of a JSON Lines file in this directory.
     func jsonLines(_ name: String) -> [[String: Any]] {
         read(name).split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
