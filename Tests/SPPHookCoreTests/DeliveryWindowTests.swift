@@ -29,6 +29,21 @@ struct DeliveryWindowTests {
         #expect(Self.policy.decide(outcome, attempts: attempts, now: 1000, random: 0.5) == expected)
     }
 
+    /// Jitter comes from the system's random source (a getrandom call each): only a retry draws it.
+    @Test func onlyARetryDrawsARandomNumber() {
+        var w = Window(settings: .init(ordered: false, concurrency: 1, batchSize: 4), policy: Self.policy)
+        for e in 1...4 { w.append(e, now: 0) }
+        let (jobs, _) = w.takeDue(now: 0, stopping: true)
+        var draws = 0
+        let outcomes: [DeliveryOutcome] = [.delivered, .skipped, .permanent("HTTP 400"), .retry("HTTP 503", after: nil)]
+        let completions = w.complete(jobs[0], outcomes: outcomes, now: 0) {
+            draws += 1
+            return 0.5
+        }
+        #expect(completions.count == 4)
+        #expect(draws == 1)
+    }
+
     /// Runs every due job with `outcome(event, attempt)`, returning what was handed out.
     static func drain(
         _ w: inout Window, now: Double, stopping: Bool = false, _ outcome: (Int) -> DeliveryOutcome = { _ in .delivered }

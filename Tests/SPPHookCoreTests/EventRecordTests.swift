@@ -75,4 +75,19 @@ struct EventRecordTests {
         zeroed[60] = 0
         #expect(EventLogLine(zeroed[...]) == nil)
     }
+
+    /// The word-at-a-time NUL scan, at every position of every length up to 40 (word
+    /// boundaries, the byte-wise tail), and with bytes whose high bit is set beside it.
+    @Test(arguments: 1...40)
+    func aNULIsFoundWhereverItIs(_ length: Int) {
+        for filler in [UInt8(ascii: "x"), 0x80, 0xFF, 0x01] {
+            let clean = [UInt8](repeating: filler, count: length)
+            #expect(!clean.withUnsafeBufferPointer(EventLogLine.containsNUL))
+            for at in 0..<length {
+                var bytes = clean
+                bytes[at] = 0
+                #expect(bytes.withUnsafeBufferPointer(EventLogLine.containsNUL), "length \(length), NUL at \(at), filler \(filler)")
+            }
+        }
+    }
 }

@@ -88,4 +88,42 @@ struct ReplayPolicyTests {
         #expect(r.attempts == [1: 2, 2: 1, 3: 1])
         #expect(r.order == (ordered ? [1, 1, 2, 3] : [1, 2, 3, 1]))
     }
+
+    /// A sink whose deliveries wait (once, up to 10 s) until `expected` of them run at once.
+    final class GatheringSink: EventSink, Sendable {
+        let name = "gathering"
+        let expected: Int
+        let running = Mutex(0)
+        let peak = Mutex(0)
+        /// Set once a wait ran out: the others do not wait again.
+        let gaveUp = Mutex(false)
+        init(expected: Int) { self.expected = expected }
+
+        func deliver(_ events: [LoggedEvent]) -> [DeliveryOutcome] {
+            let now = running.withLock { r in
+                r += 1
+                return r
+            }
+            peak.withLock { $0 = max($0, now) }
+            if !gaveUp.withLock({ $0 }) {
+                do { try waitFor(10) { peak.withLock { $0 } >= expected } } catch { gaveUp.withLock { $0 = true } }
+            }
+            running.withLock { $0 -= 1 }
+            return events.map { _ in .delivered }
+        }
+    }
+
+    /// Replay used to deliver one event at a time whatever the sink's `concurrency`: a
+    /// forward replay ran at one round trip per event.
+    @Test(arguments: [true, false])
+    func replayRunsAsManyDeliveriesAtOnceAsTheSinksConcurrency(_ ordered: Bool) {
+        let dir = TemporaryDirectory()
+        let sink = GatheringSink(expected: 4)
+        let config = SinkConfig(name: "gathering", kind: .shell(command: ["true"], timeoutSeconds: 5, concurrency: 4), retry: RetryPolicy(),
+            ordered: ordered)
+        let replay = Replay(config: config, sink: sink, dataDir: dir.path, progress: { _ in })
+        let report = replay.deliver((1...40).map(Self.event))
+        #expect(report.delivered == 40)
+        #expect(sink.peak.withLock { $0 } == 4)
+    }
 }

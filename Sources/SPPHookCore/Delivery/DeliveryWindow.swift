@@ -118,7 +118,10 @@ public struct DeliveryWindow<Event> {
             items[i].inFlight = false
             items[i].attempts += 1
             let event = items[i].event
-            switch policy.decide(outcome, attempts: items[i].attempts, now: now, random: random()) {
+            // Jitter is drawn for a retry only: the system's random source is a getrandom(2) call.
+            let jitter: Double
+            if case .retry = outcome { jitter = random() } else { jitter = 0 }
+            switch policy.decide(outcome, attempts: items[i].attempts, now: now, random: jitter) {
             case .delivered:
                 items[i].done = true
                 result.append(.delivered(event))

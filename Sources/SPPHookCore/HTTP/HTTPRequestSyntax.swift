@@ -112,6 +112,8 @@ enum HTTPRequestSyntax {
     /// The one length all Content-Length values (and list elements) agree on
     /// (RFC 9112 §6.3 #5: differing values are unrecoverable).
     static func contentLength(of values: [String]) throws(HTTPParseError) -> Int {
+        // The usual case, one plain number, without splitting and trimming.
+        if values.count == 1, let n = plainNumber(values[0]) { return n }
         var length: Int?
         for raw in values {
             for element in raw.split(separator: ",", omittingEmptySubsequences: false) {
@@ -128,6 +130,18 @@ enum HTTPRequestSyntax {
             }
         }
         return length ?? 0
+    }
+
+    /// 1 to 18 ASCII digits and nothing else, as a number; nil for anything else.
+    private static func plainNumber(_ value: String) -> Int? {
+        var n = 0
+        var count = 0
+        for byte in value.utf8 {
+            guard HTTPSyntax.isDigit(byte), count < 18 else { return nil }
+            n = n * 10 + Int(byte - 0x30)
+            count += 1
+        }
+        return count > 0 ? n : nil
     }
 
     /// Validates the start of an incomplete request line (at most its first 64 bytes, so

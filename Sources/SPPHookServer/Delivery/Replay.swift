@@ -88,9 +88,23 @@ public struct Replay {
     }
 
     /// Hands the selected events to `body` in batches of up to `size`, reading from where the
-    /// selection starts (``LogSearch``), until the log's end or `body` returns false.
+    /// selection starts (``LogSearch``), until the log's end or `body` returns false. The log
+    /// is read a batch ahead on a thread of its own (``ReadAhead``), so reading and parsing
+    /// overlap what `body` does with the batch before.
     public static func forEachBatch(
         dataDir: String, config: SinkConfig, selection: Selection, size: Int, _ body: ([LoggedEvent]) -> Bool
+    ) throws(IOError) {
+        let batches = ReadAhead<[LoggedEvent]>(depth: 1, name: "replay-read") { emit throws(IOError) in
+            try readBatches(dataDir: dataDir, config: config, selection: selection, size: size, emit)
+        }
+        defer { batches.cancel() }
+        while let batch = try batches.next() {
+            guard body(batch) else { return }
+        }
+    }
+
+    private static func readBatches(
+        dataDir: String, config: SinkConfig, selection: Selection, size: Int, _ emit: ([LoggedEvent]) -> Bool
     ) throws(IOError) {
         let log = OfflineLog(dataDir: dataDir)
         let start = LogSearch.start(dataDir: dataDir, fromSeq: selection.fromSeq, since: selection.since)
@@ -107,11 +121,11 @@ public struct Replay {
             guard config.filter.matches(category: e.category, event: e.head.event) else { continue }
             batch.append(e)
             if batch.count >= size {
-                guard body(batch) else { return }
+                guard emit(batch) else { return }
                 batch.removeAll(keepingCapacity: true)
             }
         }
-        if !batch.isEmpty { _ = body(batch) }
+        if !batch.isEmpty { _ = emit(batch) }
     }
 
     /// The sink's dead letters, taken out of its file; call `finish()` on the result once
@@ -140,36 +154,45 @@ public struct Replay {
         return (events, taken, unreadableCount)
     }
 
-    /// Delivers `events` through the sink's ``DeliveryWindow``: the runner's retry policy
-    /// and order, one job at a time, waiting (``wait``) when only retries are left.
+    /// Delivers `events` through the sink's ``DeliveryWindow``: the runner's retry policy,
+    /// order and `concurrency` (jobs run on that many threads when it is above one), waiting
+    /// (``wait``) when only retries are left.
     public func deliver(_ events: [LoggedEvent]) -> Report {
         var report = Report()
         var window = DeliveryWindow<LoggedEvent>(
-            settings: .init(ordered: config.ordered, concurrency: 1, batchSize: sink.batchSize), policy: config.retry)
+            settings: .init(ordered: config.ordered, concurrency: config.concurrency, batchSize: sink.batchSize), policy: config.retry)
         for e in events { window.append(e, now: monotonic()) }
+        let jobs = ReplayJobs(sink: sink, concurrency: config.concurrency)
+        defer { jobs.stop() }
         while true {
-            let (jobs, nextDue) = window.takeDue(now: monotonic(), stopping: true)
-            guard let job = jobs.first else {
+            let (due, nextDue) = window.takeDue(now: monotonic(), stopping: true)
+            for job in due { jobs.start(job) }
+            guard window.inFlightJobs > 0 else {
                 guard let nextDue else { return report }
                 wait(max(0, nextDue - monotonic()))
                 continue
             }
-            let outcomes = sink.deliver(job.events)
-            let now = monotonic()
-            for completion in window.complete(job, outcomes: outcomes, now: now, random: random) {
-                switch completion {
-                case .delivered(let e):
-                    report.delivered += 1
-                    progress(.delivered(seq: e.seq, event: e.head.event))
-                case .skipped:
-                    report.skipped += 1
-                case .retry(let e, _, let at, let why):
-                    progress(.problem("retrying seq \(e.seq) in \(((at - now) * 10).rounded() / 10) s: \(why)"))
-                case .deadLetter(let e, _, let attempts, let why):
-                    fail(e, attempts: attempts, why: why, report: &report)
+            for (job, outcomes) in jobs.finished() {
+                let now = monotonic()
+                for completion in window.complete(job, outcomes: outcomes, now: now, random: random) {
+                    record(completion, now: now, report: &report)
                 }
             }
             _ = window.dropFinished()
+        }
+    }
+
+    private func record(_ completion: DeliveryWindow<LoggedEvent>.Completion, now: Double, report: inout Report) {
+        switch completion {
+        case .delivered(let e):
+            report.delivered += 1
+            progress(.delivered(seq: e.seq, event: e.head.event))
+        case .skipped:
+            report.skipped += 1
+        case .retry(let e, _, let at, let why):
+            progress(.problem("retrying seq \(e.seq) in \(((at - now) * 10).rounded() / 10) s: \(why)"))
+        case .deadLetter(let e, _, let attempts, let why):
+            fail(e, attempts: attempts, why: why, report: &report)
         }
     }
 

@@ -51,6 +51,7 @@ public struct FileSink: EventSink {
         for p in order {
             let indices = byPath[p] ?? []  // every path in `order` has its indices
             var bytes: [UInt8] = []
+            bytes.reserveCapacity(indices.reduce(0) { $0 + (events[$1].body ?? events[$1].line).count + 1 })
             for i in indices {
                 bytes += events[i].body ?? events[i].line
                 bytes.append(0x0A)

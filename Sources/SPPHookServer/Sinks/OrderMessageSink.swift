@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-public import Logging
+import Logging
 public import SPPHookCore
 
 /// Posts a templated message to the event's order through SPP's API

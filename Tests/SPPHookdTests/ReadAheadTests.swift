@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+import Glibc
+@testable import SPPHookServer
+import Synchronization
+import Testing
+
+/// `replay` reads the log a batch ahead of the sink (``ReadAhead``): every item arrives once
+/// and in order, an error arrives after what was read before it, and a consumer that stops
+/// early stops the reading thread.
+@Suite("Reading ahead of the consumer")
+struct ReadAheadTests {
+    @Test(arguments: [1, 2, 8])
+    func everyItemArrivesOnceInOrder(_ depth: Int) throws {
+        let items = ReadAhead<Int>(depth: depth, name: "test-read-ahead") { emit in
+            for i in 1...500 where !emit(i) { return }
+        }
+        var got: [Int] = []
+        while let i = try items.next() { got.append(i) }
+        #expect(got == Array(1...500))
+        #expect(try items.next() == nil)
+    }
+
+    @Test func anErrorArrivesAfterTheItemsBeforeIt() {
+        let items = ReadAhead<Int>(depth: 2, name: "test-read-ahead") { emit throws(IOError) in
+            for i in 1...3 { _ = emit(i) }
+            throw IOError(errno: EIO, function: "pread(log segment)")
+        }
+        var got: [Int] = []
+        #expect(throws: IOError.self) {
+            while let i = try items.next() { got.append(i) }
+        }
+        #expect(got == [1, 2, 3])
+    }
+
+    @Test func cancellingStopsTheProducer() throws {
+        let emitted = Mutex(0)
+        let ended = Signal()
+        let items = ReadAhead<Int>(depth: 1, name: "test-read-ahead") { emit in
+            defer { ended.notify() }
+            for i in 1...1_000_000 {
+                guard emit(i) else { return }
+                emitted.withLock { $0 += 1 }
+            }
+        }
+        #expect(try items.next() == 1)
+        items.cancel()
+        ended.wait(seconds: 30)
+        // At most the item taken, one waiting in the queue and one being placed.
+        #expect(emitted.withLock { $0 } <= 3)
+    }
+}
