@@ -275,7 +275,7 @@ def write_floor(data, archive, events):
     os.close(out)
     seconds = time.monotonic() - t0
     os.unlink(archive)
-    return ("the disk's floor: the same bytes, write+fdatasync per 512 events", seconds,
+    return ("disk floor: same bytes, fdatasync every 512 events", seconds,
             f"{size / seconds / 2**20:,.0f} MiB/s; {events / seconds:,.0f} events/s")
 
 

@@ -84,6 +84,13 @@ echo "fan-out: wrk pushes events for ${LOAD_SECONDS} s; rate = events / time unt
 echo "lag 0 after: from the end of the load to the sink's cursor at the last event"
 run_sink file '{"name": "file", "type": "file", "path": "'"$OUT"'/file/out.jsonl"}' 32
 run_sink forward '{"name": "forward", "type": "forward", "url": "http://127.0.0.1:18091/hook", "concurrency": 4}' 32
+# The forward sink's own rate, without intake and wrk beside it: the same log replayed (concurrency 4).
+start=$(date +%s.%N)
+"$BIN" replay --config "$OUT/forward/config.json" --sink forward > "$OUT/forward/replay.txt" 2>&1
+elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+sent=$(tail -1 "$OUT/forward/replay.txt" | sed -n 's/.* \([0-9]*\) delivered.*/\1/p')
+printf "forward replay: %d events in %.2f s: %.0f events/s to nginx (concurrency 4, keep-alive)\n" \
+  "${sent:-0}" "$elapsed" "$(echo "${sent:-0} / $elapsed" | bc -l)"
 # The same forward sink with the Slack recipe's jq transform (deploy/recipes/slack.json) on every event.
 slack_transform=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["transform"]))' deploy/recipes/slack.json)
 run_sink fwd-jq '{"name": "fwd-jq", "type": "forward", "url": "http://127.0.0.1:18091/hook", "concurrency": 4, "transform": '"$slack_transform"'}' 32
