@@ -2,8 +2,8 @@
 public import SPPHookCore
 import Synchronization
 
-/// Runs `replay`'s delivery jobs: on the calling thread when the sink's concurrency is one
-/// (in order, as the runner does), else on that many ``DeliveryWorkers`` threads.
+/// Runs `replay`'s delivery jobs: on the calling thread when the sink's concurrency is one,
+/// else on that many ``DeliveryWorkers`` threads (as many at once as the sink runner allows).
 final class ReplayJobs: Sendable {
     typealias Job = DeliveryWindow<LoggedEvent>.Job
 
