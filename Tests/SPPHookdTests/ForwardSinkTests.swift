@@ -174,6 +174,31 @@ struct ForwardSinkTests {
 
     /// An https receiver that offers HTTP/2 gets it (nginx logs the protocol); one that
     /// does not (the Python receiver) still gets HTTP/1.1.
+    /// `replay` used to send one request at a time whatever the sink's `concurrency`. The
+    /// receiver's /gather holds each request until four are in at once.
+    @Test func replayToAForwardSinkKeepsItsConcurrency() throws {
+        let dir = TemporaryDirectory()
+        let receiver = try Receiver(dir: dir)
+        defer { receiver.stop() }
+        let daemon = try DaemonProcess(dir: dir)
+        let client = try RawHTTPClient(port: daemon.port)
+        for i in 1...8 {
+            client.send(RawHTTPClient.post("/spp/main", sppBody(id: "R\(i)")))
+            #expect(client.readResponse()?.status == 200)
+        }
+        _ = daemon.stop()
+        let stored = try Data(contentsOf: URL(fileURLWithPath: dir.file("config.json")))
+        var config = try #require(try JSONSerialization.jsonObject(with: stored) as? [String: Any])
+        config["sinks"] = [["name": "gather", "type": "forward", "url": "http://127.0.0.1:\(receiver.port)/gather", "concurrency": 4]]
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir.file("replay.json")))
+        let r = try runCommand(["replay", "--config", dir.file("replay.json"), "--sink", "gather"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("gather: 8 event(s), 8 delivered, 0 failed"), "\(r.output)")
+        let seen = receiver.requests(to: "/gather").compactMap { $0["concurrent"] as? Int }
+        #expect(seen.count == 8)
+        #expect(seen.max() == 4)
+    }
+
     @Test func http2WhereTheReceiverOffersIt() throws {
         let dir = TemporaryDirectory()
         let (ca, cert, key) = try makeCertificates(in: dir)

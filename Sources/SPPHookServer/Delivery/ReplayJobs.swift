@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-public import SPPHookCore
+import SPPHookCore
 import Synchronization
 
 /// Runs `replay`'s delivery jobs: on the calling thread when the sink's concurrency is one,

@@ -12,6 +12,8 @@ Python's own hmac, independently of spp-hookd). Behaviour by path:
   /throttle  429 (Retry-After: 1) the first time, then 200
   /bad       400
   /slow      waits 3 s, then 200
+  /gather    waits (once, up to 10 s) until 4 requests to it are in at once, then 200;
+             records the most it saw at once as "concurrent"
   /chunked   200 with a well-formed chunked body
   /badchunk  200 with a chunked body whose chunk is not followed by CRLF
   /badsize   200 with a chunked body whose size is "+5" (not a hex number)
@@ -25,6 +27,8 @@ opts = dict(zip(args[::2], args[1::2]))
 secret = opts.get("--secret")
 seen = {}
 lock = threading.Lock()
+gathering = threading.Condition()
+gather = {"inside": 0, "peak": 0, "gave_up": False}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -32,6 +36,16 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *a):
         pass
+
+    def gather(self):
+        with gathering:
+            gather["inside"] += 1
+            gather["peak"] = max(gather["peak"], gather["inside"])
+            gathering.notify_all()
+            if not gather["gave_up"] and not gathering.wait_for(lambda: gather["peak"] >= 4, timeout=10):
+                gather["gave_up"] = True  # the others do not wait again
+            gather["inside"] -= 1
+            return gather["peak"]
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -41,13 +55,14 @@ class Handler(BaseHTTPRequestHandler):
             signed = f"{self.headers['webhook-id']}.{self.headers['webhook-timestamp']}.".encode() + body
             expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
             sig_ok = hmac.compare_digest(expected, self.headers.get("webhook-signature", ""))
+        concurrent = self.gather() if self.path == "/gather" else None
         with lock:
             count = seen.get(self.path, 0) + 1
             seen[self.path] = count
             with open(record_file, "a") as f:
                 f.write(json.dumps({"path": self.path, "headers": dict(self.headers), "body": body.decode(),
                                     "client_port": self.client_address[1], "signature_ok": sig_ok,
-                                    "at": time.time()}) + "\n")
+                                    "concurrent": concurrent, "at": time.time()}) + "\n")
         status, extra = 200, {}
         if self.path == "/flaky" and count == 1:
             status, extra = 500, {"Retry-After": "0"}
