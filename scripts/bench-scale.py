@@ -217,7 +217,8 @@ http {{ access_log off; client_body_temp_path {out};
 """)
     # The floor of persist-then-acknowledge: one C thread that appends each body, syncs once a round, then answers.
     floor = f"{out}/durable-floor"
-    subprocess.run(["cc", "-O2", "-o", floor, os.path.join(os.path.dirname(os.path.abspath(__file__)), "durable-floor.c")], check=True)
+    compiler = shutil.which("cc") or shutil.which("clang")  # the Swift toolchain brings clang
+    subprocess.run([compiler, "-O2", "-o", floor, os.path.join(os.path.dirname(os.path.abspath(__file__)), "durable-floor.c")], check=True)
     servers = {
         "nginx": (["taskset", "-c", "1", "nginx", "-c", conf, "-p", out], 18097),
         "floor": (["taskset", "-c", "1", floor, "18098", f"{out}/floor.jsonl"], 18098),
