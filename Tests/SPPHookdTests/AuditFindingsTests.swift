@@ -90,7 +90,7 @@ struct AuditFindingsTests {
             #expect(try FanoutTests.post(daemon, [("order.created", "A"), ("order.created", "B")]) == [1, 2])
             try FileManager.default.removeItem(atPath: dir.file("data/events.jsonl"))
             #expect(try FanoutTests.post(daemon, [("order.created", "C"), ("order.created", "D")]) == [3, 4])
-            #expect(daemon.stderr.contains("restored it from the open file"))
+            try waitFor { daemon.stderr.contains("restored it from the open file") }
             #expect(Self.seqs(dir.file("data/events.jsonl")) == [1, 2, 3, 4])
             #expect(daemon.stop() == 0)
         }

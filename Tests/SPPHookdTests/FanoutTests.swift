@@ -94,7 +94,7 @@ struct FanoutTests {
         _ = try Self.post(daemon, [("order.created", "A")])
         try waitFor { Self.lines(dir.file("done.txt")) == ["1"] }
         #expect(dir.read("count").trimmingCharacters(in: .whitespacesAndNewlines) == "3")
-        #expect(daemon.stderr.contains("exit status 7: not yet (1)"))
+        try waitFor { daemon.stderr.contains("exit status 7: not yet (1)") }
         #expect(!FileManager.default.fileExists(atPath: dir.file("data/dead-letters/flaky.jsonl")))
     }
 
