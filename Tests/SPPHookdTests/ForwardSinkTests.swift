@@ -172,8 +172,6 @@ struct ForwardSinkTests {
         #expect(receiver.requests(to: "/ok?redirected=1").isEmpty, "the redirect was followed")
     }
 
-    /// An https receiver that offers HTTP/2 gets it (nginx logs the protocol); one that
-    /// does not (the Python receiver) still gets HTTP/1.1.
     /// `replay` used to send one request at a time whatever the sink's `concurrency`. The
     /// receiver's /gather holds each request until four are in at once.
     @Test func replayToAForwardSinkKeepsItsConcurrency() throws {
@@ -199,6 +197,8 @@ struct ForwardSinkTests {
         #expect(seen.max() == 4)
     }
 
+    /// An https receiver that offers HTTP/2 gets it (nginx logs the protocol); one that
+    /// does not (the Python receiver) still gets HTTP/1.1.
     @Test func http2WhereTheReceiverOffersIt() throws {
         let dir = TemporaryDirectory()
         let (ca, cert, key) = try makeCertificates(in: dir)

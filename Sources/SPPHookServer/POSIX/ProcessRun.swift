@@ -174,28 +174,30 @@ enum ProcessRun {
 
         /// Reads what is available; false at end of file or error.
         mutating func read(_ fd: Int32) -> Bool {
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            let result: Int?
             do {
-                result = try syscall(wouldBlockIsNil: true, "read(pipe)") { buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+                guard let n = try take(fd) else { return true }  // nothing yet (EAGAIN)
+                return n > 0
             } catch {
                 return false
             }
-            guard let n = result else { return true }  // nothing yet (EAGAIN)
-            if bytes.count < limit { bytes += buffer[0..<min(n, limit - bytes.count)] }
-            return n > 0
         }
 
         mutating func drain(_ fd: Int32) {
             guard fd >= 0 else { return }
             var rounds = 0
-            while rounds < 64 {
-                var buffer = [UInt8](repeating: 0, count: 4096)
-                let read = try? syscall(wouldBlockIsNil: true, "read(pipe)") { buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
-                guard let n = read, n > 0 else { return }  // empty (EAGAIN), at its end, or failed
-                if bytes.count < limit { bytes += buffer[0..<min(n, limit - bytes.count)] }
+            // Until it is empty (EAGAIN), at its end, or failed.
+            while rounds < 64, let n = try? take(fd), n > 0 {
                 rounds += 1
             }
+        }
+
+        /// One read of up to 4 KiB, kept up to `limit`: the bytes read (0 at end of file),
+        /// or nil when nothing is there yet (EAGAIN).
+        private mutating func take(_ fd: Int32) throws(IOError) -> Int? {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = try syscall(wouldBlockIsNil: true, "read(pipe)") { buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+            if let n, bytes.count < limit { bytes += buffer[0..<min(n, limit - bytes.count)] }
+            return n
         }
     }
 }
