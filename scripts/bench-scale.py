@@ -322,4 +322,5 @@ def read_big_log(args, data):
     return rows
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #define _GNU_SOURCE
+#include <malloc.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -119,4 +120,8 @@ void spp_set_thread_name(const char *name) {
     strncpy(buffer, name, sizeof buffer - 1);
     buffer[sizeof buffer - 1] = 0;
     pthread_setname_np(pthread_self(), buffer);
+}
+
+void spp_release_free_memory(void) {
+    malloc_trim(0);
 }

@@ -144,6 +144,59 @@ struct DedupTableTests {
         #expect(restored.count == 0)
     }
 
+    /// Restoring in batches, then placing everything at once, gives the table that inserting
+    /// gave: the same entries and times, every id found, and afterwards it answers as the
+    /// original does through more inserts and expiry. Ids spread over all shards, crowded into
+    /// eight shards of one run of slots each (far more than the slots reserved for an even
+    /// spread), or into one run per shard; times a second to a month apart (a chunk's unit widens); counts
+    /// around a chunk's 8,192 entries.
+    static let restores: [(UInt32, Int, Int64)] = [
+        (.max, 0, 1), (.max, 1, 1), (.max, 8192, 1), (.max, 20_000, 1), (.max, 20_000, 40_000),
+        (0x7, 3000, 1), (0xFF00_003F, 800, 3_000_000), (0x7, 3000, 40_000),
+    ]
+
+    @Test(arguments: restores)
+    func restoringInBatchesGivesTheInsertedTable(fingerprintMask: UInt32, count: Int, secondsApart: Int64) throws {
+        func table() -> DedupTable {
+            DedupTable(windowSeconds: 86_400, maxEntries: 100_000, numberLimit: (1 << 24) - 2, fingerprintMask: fingerprintMask)
+        }
+        var original = table()
+        var log = Log()
+        let start: Int64 = 1_700_000_000_000
+        func time(_ n: Int) -> Int64 { start + Int64(n) * secondsApart * 1000 }
+        for n in 0..<count {
+            original.insert(Self.key(n), offset: Int64(n) * 10, atMs: time(n))
+            log.keys[Int64(n) * 10] = Self.key(n)
+        }
+        let entries = Array(original.entries)
+        var restored = table()
+        for first in stride(from: 0, to: entries.count, by: 3001) {  // batches across the chunks' edges
+            restored.restore(contentsOf: Array(entries[first..<min(first + 3001, entries.count)]))
+        }
+        restored.finishRestoring { a, b in  // the halves in the other order: they are independent
+            let second = b()
+            return (a(), second)
+        }
+        #expect(Array(restored.entries) == entries)
+        let lost = (0..<count).filter { restored.first(matching: Self.key($0), log.verify(Self.key($0))) != Int64($0) * 10 }
+        // Not further with slots that do not match the entries: removing one would search forever.
+        try #require(lost.count == 0, "\(lost.count) of \(count) not found, the first \(lost.first ?? -1)")
+        for n in count..<count + 500 {
+            original.insert(Self.key(n), offset: Int64(n) * 10, atMs: time(count))
+            restored.insert(Self.key(n), offset: Int64(n) * 10, atMs: time(count))
+            log.keys[Int64(n) * 10] = Self.key(n)
+        }
+        original.expire(now: time(count / 2) + 86_400_000)
+        restored.expire(now: time(count / 2) + 86_400_000)
+        #expect(restored.count == original.count)
+        let differ = (0..<count + 500).filter {
+            restored.first(matching: Self.key($0), log.verify(Self.key($0))) != original.first(matching: Self.key($0), log.verify(Self.key($0)))
+        }
+        #expect(differ.count == 0, "\(differ.count) ids answered differently after expiry, the first \(differ.first ?? -1)")
+        restored.expire(now: time(count) + 400 * 86_400_000)
+        #expect(restored.count == 0)
+    }
+
     static let badHeaders: [(String, DedupCheckpoint.Invalid)] = [
         ("short", .notACheckpoint), ("magic", .notACheckpoint), ("version", .version(2)),
         ("truncated", .size(expected: 120, actual: 112)), ("longer", .size(expected: 120, actual: 129)),

@@ -49,3 +49,31 @@ struct ReadAheadTests {
         #expect(emitted.withLock { $0 } <= 3)
     }
 }
+
+/// Restoring the dedup index splits its work in two halves (``POSIXThread/both``): one runs
+/// on a thread of its own, at the same time as the other, and both results come back.
+@Suite("Two halves at once")
+struct BothHalvesTests {
+    final class Meeting: Sendable {
+        let arrived = Mutex(0)
+
+        /// True once the other half has arrived too (waiting at most 10 s).
+        func meet() -> Bool {
+            arrived.withLock { $0 += 1 }
+            for _ in 0..<10_000 where arrived.withLock({ $0 }) < 2 { usleep(1000) }
+            return arrived.withLock { $0 } == 2
+        }
+    }
+
+    @Test func theHalvesRunAtOnceOnTwoThreadsAndBothResultsReturn() {
+        let meeting = Meeting()
+        let caller = pthread_self()
+        let (a, b) = POSIXThread.both(name: "test-both", {
+            (pthread_equal(pthread_self(), caller) == 0, meeting.meet())
+        }, {
+            meeting.meet()
+        })
+        #expect(a.0, "the first half ran on a thread of its own")
+        #expect(a.1 && b, "each half saw the other running")
+    }
+}

@@ -28,6 +28,9 @@ int spp_pidfd_open(pid_t pid);
 /// are kept.
 void spp_set_thread_name(const char *name);
 
+/// malloc_trim(0): gives memory that malloc holds free back to the system.
+void spp_release_free_memory(void);
+
 /// pipe2(fds, O_CLOEXEC).
 int spp_pipe_cloexec(int fds[2]);
 

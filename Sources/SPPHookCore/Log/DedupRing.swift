@@ -34,13 +34,39 @@ struct DedupRing: Sendable {
         }
 
         mutating func append(_ e: DedupTable.Entry) {
-            let after = UInt64(e.atSeconds > base ? e.atSeconds - base : 0)
-            while (after + (1 << UInt64(shift)) - 1) >> UInt64(shift) > 0xFFFF {
+            let after = Self.after(e, base)
+            widen(toHold: after)
+            words.append(UInt64(e.offset) << 16 | Self.units(after, shift))
+            homes.append(e.home)
+        }
+
+        /// Appends entries that fit (`count` of them or fewer). The unit is widened once for
+        /// the latest of them, which stores each as appending one at a time would: halving
+        /// a delta rounded up is the delta in the doubled unit rounded up.
+        mutating func append(contentsOf entries: UnsafeBufferPointer<DedupTable.Entry>) {
+            let base = self.base
+            var latest: UInt64 = 0
+            for e in entries { latest = Swift.max(latest, Self.after(e, base)) }
+            widen(toHold: latest)
+            let shift = self.shift
+            words.append(contentsOf: entries.lazy.map { e in UInt64(e.offset) << 16 | Self.units(Self.after(e, base), shift) })
+            homes.append(contentsOf: entries.lazy.map(\.home))
+        }
+
+        /// Seconds after the chunk's first time `base`; 0 for an earlier time.
+        private static func after(_ e: DedupTable.Entry, _ base: UInt32) -> UInt64 {
+            UInt64(e.atSeconds > base ? e.atSeconds - base : 0)
+        }
+
+        /// `after` in units of 2^shift seconds, rounded up.
+        private static func units(_ after: UInt64, _ shift: UInt32) -> UInt64 { (after + (1 << UInt64(shift)) - 1) >> UInt64(shift) }
+
+        /// Doubles the unit (halving every delta, rounding up) until `after` fits in 16 bits.
+        private mutating func widen(toHold after: UInt64) {
+            while Self.units(after, shift) > 0xFFFF {
                 shift += 1
                 for k in words.indices { words[k] = words[k] & ~0xFFFF | ((words[k] & 0xFFFF) + 1) >> 1 }
             }
-            words.append(UInt64(e.offset) << 16 | (after + (1 << UInt64(shift)) - 1) >> UInt64(shift))
-            homes.append(e.home)
         }
     }
 
@@ -77,6 +103,18 @@ struct DedupRing: Sendable {
         return oldestNumber + UInt64(count - 1)
     }
 
+    /// Appends entries in order, a chunk's worth at a time.
+    mutating func append(contentsOf entries: UnsafeBufferPointer<DedupTable.Entry>) {
+        var i = 0
+        while i < entries.count {
+            if chunks.last.map({ $0.words.count >= Self.chunkSize }) ?? true { chunks.append(Chunk(base: entries[i].atSeconds)) }
+            let n = Swift.min(entries.count - i, Self.chunkSize - chunks[chunks.count - 1].words.count)
+            chunks[chunks.count - 1].append(contentsOf: UnsafeBufferPointer(rebasing: entries[i..<i + n]))
+            count += n
+            i += n
+        }
+    }
+
     mutating func dropOldest() {
         count -= 1
         head += 1
@@ -89,13 +127,20 @@ struct DedupRing: Sendable {
 
     /// Calls `body` with each entry's number and home, oldest first, a chunk at a time.
     func forEachHome(_ body: (UInt64, UInt32) -> Void) {
+        forEachChunk { first, homes in
+            for i in homes.indices { body(first + UInt64(i), homes[i]) }
+        }
+    }
+
+    /// Calls `body` with the homes of each chunk's live entries and the number of the first
+    /// of them, oldest first.
+    func forEachChunk(_ body: (UInt64, UnsafeBufferPointer<UInt32>) -> Void) {
         var number = oldestNumber
         for (c, chunk) in chunks.enumerated() {
             chunk.homes.withUnsafeBufferPointer { homes in
-                for i in (c == 0 ? head : 0)..<homes.count {
-                    body(number, homes[i])
-                    number += 1
-                }
+                let live = UnsafeBufferPointer(rebasing: homes[(c == 0 ? head : 0)...])
+                body(number, live)
+                number += UInt64(live.count)
             }
         }
     }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 import CShims
 import Glibc
+import Synchronization
 
 /// A detached POSIX thread, for work that blocks (waiting for a signal, a child process,
-/// a sink) and must not occupy Dispatch's pool.
+/// a sink) and must not occupy Dispatch's pool; or a joined one, for half of a piece of work.
 public enum POSIXThread {
     private final class Box {
         let body: @Sendable () -> Void
@@ -25,5 +26,35 @@ public enum POSIXThread {
         }, box)
         precondition(rc == 0, "pthread_create failed")
         pthread_detach(thread)
+    }
+
+    private final class Outcome<A: Sendable>: Sendable {
+        let value = Mutex<A?>(nil)
+    }
+
+    /// Runs `a` on a new thread named `name` while `b` runs on this one, and returns both
+    /// results once both are done: work split in two independent halves (one after the other
+    /// when no thread can be started).
+    public static func both<A: Sendable, B>(name: String, _ a: @escaping @Sendable () -> A, _ b: () -> B) -> (A, B) {
+        let outcome = Outcome<A>()
+        let box = Unmanaged.passRetained(Box {
+            spp_set_thread_name(name)
+            let value = a()
+            outcome.value.withLock { $0 = value }
+        }).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { arg in
+            // `arg` is the box passed to pthread_create below, never nil.
+            Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue().body()
+            return nil
+        }, box)
+        guard rc == 0 else {
+            Unmanaged<Box>.fromOpaque(box).release()
+            return (a(), b())
+        }
+        let second = b()
+        pthread_join(thread, nil)
+        // pthread_join returned: the thread ran `a` to the end and stored its value.
+        return (outcome.value.withLock { $0! }, second)
     }
 }
