@@ -146,9 +146,9 @@ public struct DedupTable: Sendable {
 
     /// Places the restored entries. Placing each as it comes costs a cache miss apiece, a
     /// million of them, since its slot is anywhere in 5 MB. So the entries are counted per
-    /// shard (each shard gets exactly the slots it needs), then gathered four shards at a time
-    /// into a list grouped by shard (500 KB for a million), and each shard's
-    /// slots are filled from its part of the list while they are in the cache.
+    /// shard (each shard gets the slots it needs), then gathered four shards at a time into a
+    /// list grouped by shard (500 KB for a million), and each shard's slots are filled from
+    /// its part of the list while they are in the cache.
     ///
     /// The two halves of the shards are independent: `both` runs two closures and returns
     /// their results, at the same time when the caller has a second thread for one.
@@ -175,7 +175,7 @@ public struct DedupTable: Sendable {
         }
     }
 
-    /// The slots of shards `range`, each entry of `ring` in them placed.
+    /// The slots of shards `range`, each holding the entries of `ring` in that shard.
     private static func placed(shards range: Range<Int>, ring: DedupRing, base: UInt64, counts: [Int], reserved: Int) -> [[UInt32]] {
         var result: [[UInt32]] = []
         let perGroup = 4
@@ -220,15 +220,6 @@ public struct DedupTable: Sendable {
                 }
             }
             filled = starts[starts.count - 1]
-        }
-    }
-
-    /// Sizes the tables for `count` entries at once (a checkpoint being read), instead of
-    /// growing them a dozen times on the way.
-    public mutating func reserve(_ count: Int) {
-        let slots = Self.slots(forAbout: count)
-        for s in shards.indices where shards[s].slots.count < slots && shards[s].used == 0 {
-            shards[s].slots = [UInt32](repeating: 0, count: slots)
         }
     }
 
