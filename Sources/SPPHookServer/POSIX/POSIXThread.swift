@@ -14,17 +14,7 @@ public enum POSIXThread {
     /// Starts `body` on a new thread named `name` (the first 15 bytes; `top -H` shows it, and
     /// tests find a thread of theirs by it).
     public static func detach(name: String, _ body: @escaping @Sendable () -> Void) {
-        let box = Unmanaged.passRetained(Box {
-            spp_set_thread_name(name)
-            body()
-        }).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { arg in
-            // `arg` is the box passed to pthread_create below, never nil.
-            Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue().body()
-            return nil
-        }, box)
-        precondition(rc == 0, "pthread_create failed")
+        guard let thread = start(name: name, body) else { preconditionFailure("pthread_create failed") }
         pthread_detach(thread)
     }
 
@@ -37,10 +27,21 @@ public enum POSIXThread {
     /// when no thread can be started).
     public static func both<A: Sendable, B>(name: String, _ a: @escaping @Sendable () -> A, _ b: () -> B) -> (A, B) {
         let outcome = Outcome<A>()
-        let box = Unmanaged.passRetained(Box {
-            spp_set_thread_name(name)
+        guard let thread = start(name: name, {
             let value = a()
             outcome.value.withLock { $0 = value }
+        }) else { return (a(), b()) }
+        let second = b()
+        pthread_join(thread, nil)
+        // pthread_join returned: the thread ran `a` to the end and stored its value.
+        return (outcome.value.withLock { $0! }, second)
+    }
+
+    /// A new joinable thread named `name` running `body`; nil when none could be created.
+    private static func start(name: String, _ body: @escaping @Sendable () -> Void) -> pthread_t? {
+        let box = Unmanaged.passRetained(Box {
+            spp_set_thread_name(name)
+            body()
         }).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { arg in
@@ -50,11 +51,8 @@ public enum POSIXThread {
         }, box)
         guard rc == 0 else {
             Unmanaged<Box>.fromOpaque(box).release()
-            return (a(), b())
+            return nil
         }
-        let second = b()
-        pthread_join(thread, nil)
-        // pthread_join returned: the thread ran `a` to the end and stored its value.
-        return (outcome.value.withLock { $0! }, second)
+        return thread
     }
 }
