@@ -56,11 +56,13 @@ struct ReadAheadTests {
 struct BothHalvesTests {
     final class Meeting: Sendable {
         let arrived = Mutex(0)
+        let signals = [Signal(), Signal()]
 
-        /// True once the other half has arrived too (waiting at most 10 s).
-        func meet() -> Bool {
+        /// True once the other half has arrived too (waiting at most 10 s for it).
+        func meet(_ half: Int) -> Bool {
             arrived.withLock { $0 += 1 }
-            for _ in 0..<10_000 where arrived.withLock({ $0 }) < 2 { usleep(1000) }
+            signals[1 - half].notify()
+            signals[half].wait(seconds: 10)
             return arrived.withLock { $0 } == 2
         }
     }
@@ -69,9 +71,9 @@ struct BothHalvesTests {
         let meeting = Meeting()
         let caller = pthread_self()
         let (a, b) = POSIXThread.both(name: "test-both", {
-            (pthread_equal(pthread_self(), caller) == 0, meeting.meet())
+            (pthread_equal(pthread_self(), caller) == 0, meeting.meet(0))
         }, {
-            meeting.meet()
+            meeting.meet(1)
         })
         #expect(a.0, "the first half ran on a thread of its own")
         #expect(a.1 && b, "each half saw the other running")
