@@ -74,7 +74,7 @@ struct CheckpointTests {
     }
 
     static let damages = ["missing", "only the temporary file", "torn", "corrupt entry", "corrupt header", "log cut short",
-        "log edited before it", "window grew", "foreign entry offset"]
+        "log edited before it", "window grew", "foreign entry offset", "more entries than the index keeps"]
 
     @Test(arguments: damages)
     func aBadCheckpointFallsBackToReadingTheWholeLog(_ damage: String) throws {
@@ -100,14 +100,19 @@ struct CheckpointTests {
             try (lines.joined(separator: "\n") + "\n").write(toFile: dir.file("data/events.jsonl"), atomically: false, encoding: .utf8)
         case "window grew":
             window = 2 * 86400
+        case "more entries than the index keeps":  // well-formed, checksum and all, but beyond what the table numbers
+            let entries = bytes[64..<64 + 300 * 16]
+            let count = 1_000_002
+            var grown = Array(bytes.prefix(64))
+            grown.replaceSubrange(48..<56, with: Self.le(UInt64(count)))
+            grown.reserveCapacity(64 + count * 16 + 8)
+            while grown.count < 64 + count * 16 { grown += entries.prefix(64 + count * 16 - grown.count) }
+            try Self.writeWithChecksum(grown, to: checkpoint)
         default:  // an entry pointing past what the checkpoint covers, with a checksum that matches
             let end = DedupCheckpoint.word(bytes[...], at: 16)
             bytes.removeLast(8)
             bytes.replaceSubrange(72..<80, with: Self.le(end))
-            var sum = DedupCheckpoint.Checksum()
-            sum.add(bytes[...])
-            DedupCheckpoint.put(sum.final, &bytes)
-            try Data(bytes).write(to: URL(fileURLWithPath: checkpoint))
+            try Self.writeWithChecksum(bytes, to: checkpoint)
         }
         let log = try open(clock, window: window)
         let none = damage == "missing" || damage == "only the temporary file"
@@ -115,6 +120,15 @@ struct CheckpointTests {
         let size = try #require(FileManager.default.attributesOfItem(atPath: dir.file("data/events.jsonl"))[.size] as? Int64)
         #expect(log.recovery.scannedBytes == size, "the whole log is read")
         expectExactDedup(log, clock, stored: stored)
+    }
+
+    /// Writes `bytes` (a header and entries) with the checksum that matches them.
+    static func writeWithChecksum(_ bytes: [UInt8], to path: String) throws {
+        var bytes = bytes
+        var sum = DedupCheckpoint.Checksum()
+        sum.add(bytes[...])
+        DedupCheckpoint.put(sum.final, &bytes)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
 
     static func le(_ w: UInt64) -> [UInt8] {

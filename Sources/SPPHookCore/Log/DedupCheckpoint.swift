@@ -65,7 +65,7 @@ public struct DedupCheckpoint: Sendable, Equatable {
         let version = UInt32(truncatingIfNeeded: w(1))
         guard version == Self.version, w(1) >> 32 == UInt64(Self.entrySize) else { throw .version(version) }
         let count = w(6)
-        // Entries are numbered in 32 bits in memory; a table never holds two billion.
+        // Counts up to 2^31 are read; the loader refuses more than its table keeps.
         guard count < 1 << 31, Self.fileSize(count: Int(count)) == fileSize else {
             throw .size(expected: count < 1 << 31 ? Self.fileSize(count: Int(count)) : -1, actual: fileSize)
         }

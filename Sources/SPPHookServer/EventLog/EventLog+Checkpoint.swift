@@ -129,6 +129,11 @@ extension EventLog {
         throws(IOError) -> CheckpointLoad
     {
         var table = DedupTable(windowSeconds: Int(windowMs / 1000))
+        // The daemon writes at most one entry over the table's limit (an insert before the
+        // expiry that trims it). More would overflow the slots' entry numbers.
+        guard cp.count <= table.maxEntries + 1 else {
+            return .refused("it holds \(cp.count) entries, more than the index keeps (\(table.maxEntries))")
+        }
         var checksum = DedupCheckpoint.Checksum()
         checksum.add(header[...])
         var offset = Int64(DedupCheckpoint.headerSize)
