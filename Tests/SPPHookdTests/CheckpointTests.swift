@@ -74,7 +74,7 @@ struct CheckpointTests {
     }
 
     static let damages = ["missing", "only the temporary file", "torn", "corrupt entry", "corrupt header", "log cut short",
-        "log edited before it", "window grew", "foreign entry offset", "more entries than the index keeps"]
+        "log edited before it", "window grew", "foreign entry offset", "more entries than a table takes back"]
 
     @Test(arguments: damages)
     func aBadCheckpointFallsBackToReadingTheWholeLog(_ damage: String) throws {
@@ -100,14 +100,13 @@ struct CheckpointTests {
             try (lines.joined(separator: "\n") + "\n").write(toFile: dir.file("data/events.jsonl"), atomically: false, encoding: .utf8)
         case "window grew":
             window = 2 * 86400
-        case "more entries than the index keeps":  // well-formed, checksum and all, but beyond what the table numbers
-            let entries = bytes[64..<64 + 300 * 16]
-            let count = 1_000_002
-            var grown = Array(bytes.prefix(64))
-            grown.replaceSubrange(48..<56, with: Self.le(UInt64(count)))
-            grown.reserveCapacity(64 + count * 16 + 8)
-            while grown.count < 64 + count * 16 { grown += entries.prefix(64 + count * 16 - grown.count) }
-            try Self.writeWithChecksum(grown, to: checkpoint)
+        case "more entries than a table takes back":
+            // A header whose count matches the file's size (sparse: zeros), more than a table
+            // can number. Refused for that, before any entry is read or checksummed.
+            let count = DedupTable(windowSeconds: window).restoreLimit + 1
+            bytes.replaceSubrange(48..<56, with: Self.le(UInt64(count)))
+            try Data(bytes.prefix(64)).write(to: URL(fileURLWithPath: checkpoint))
+            #expect(truncate(checkpoint, off_t(DedupCheckpoint.fileSize(count: count))) == 0)
         default:  // an entry pointing past what the checkpoint covers, with a checksum that matches
             let end = DedupCheckpoint.word(bytes[...], at: 16)
             bytes.removeLast(8)
@@ -117,6 +116,9 @@ struct CheckpointTests {
         let log = try open(clock, window: window)
         let none = damage == "missing" || damage == "only the temporary file"
         #expect(log.recovery.checkpoint.hasPrefix(none ? "none" : "refused"), "\(log.recovery.checkpoint)")
+        if damage == "more entries than a table takes back" {
+            #expect(log.recovery.checkpoint.contains("more than a dedup table takes back"), "\(log.recovery.checkpoint)")
+        }
         let size = try #require(FileManager.default.attributesOfItem(atPath: dir.file("data/events.jsonl"))[.size] as? Int64)
         #expect(log.recovery.scannedBytes == size, "the whole log is read")
         expectExactDedup(log, clock, stored: stored)

@@ -128,8 +128,12 @@ public struct DedupTable: Sendable {
         }
     }
 
-    /// Reads a checkpoint's entries in: `restore` them, then `finishRestoring` once, which
-    /// places them all (see there).
+    /// The most entries `restore` may be given: half of what slot numbers can tell apart, so
+    /// the appends after a restore renumber (``renumber()``) long before they run out.
+    public var restoreLimit: Int { Int(numberLimit / 2) }
+
+    /// Reads a checkpoint's entries in (at most ``restoreLimit``): `restore` them, then
+    /// `finishRestoring` once, which places them all (see there).
     public mutating func restore(_ e: Entry) {
         guard e.offset >= 0, e.offset < Self.offsetLimit else { return }
         _ = ring.append(e)

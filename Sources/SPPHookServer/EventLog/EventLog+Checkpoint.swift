@@ -129,10 +129,10 @@ extension EventLog {
         throws(IOError) -> CheckpointLoad
     {
         var table = DedupTable(windowSeconds: Int(windowMs / 1000))
-        // The daemon writes at most one entry over the table's limit (an insert before the
-        // expiry that trims it). More would overflow the slots' entry numbers.
-        guard cp.count <= table.maxEntries + 1 else {
-            return .refused("it holds \(cp.count) entries, more than the index keeps (\(table.maxEntries))")
+        // A checkpoint holds about `maxEntries` (a batch's inserts can pass it until the next
+        // expiry); far more would overflow the numbers the table's slots give entries.
+        guard cp.count <= table.restoreLimit else {
+            return .refused("it holds \(cp.count) entries, more than a dedup table takes back (\(table.restoreLimit))")
         }
         var checksum = DedupCheckpoint.Checksum()
         checksum.add(header[...])
