@@ -98,6 +98,9 @@ extension EventLog {
     private static func remember(_ line: EventLogLine, at offset: Int64, in dedup: inout DedupIndex, cutoff: Int64) {
         guard dedup.isEnabled, line.receivedAt.millisecondsSinceEpoch >= cutoff, let key = DedupIndex.Key(id: line.id) else { return }
         dedup.remember(key, offset: offset, atMs: line.receivedAt.millisecondsSinceEpoch)
+        // The table keeps the newest `maxEntries` as it fills, as while running: a log with
+        // more events in the window would otherwise hold them all until the scan ends.
+        if dedup.count > dedup.table.maxEntries { dedup.expire(now: cutoff + dedup.windowMs) }
     }
 
     /// Calls `body` with every newline-terminated line of `file` from `start` (a line
