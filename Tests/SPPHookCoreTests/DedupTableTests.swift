@@ -197,6 +197,52 @@ struct DedupTableTests {
         #expect(restored.count == 0)
     }
 
+    /// A table filled by inserting, past `maxEntries` so the oldest expire, keeps the slots
+    /// its shards grew to; `compact` places the same entries in the slots a restore gives
+    /// them, and the table answers as before, through more inserts and expiry.
+    @Test(arguments: [UInt32.max, 0xFF00_003F])
+    func compactingKeepsEveryAnswerInFewerSlots(fingerprintMask: UInt32) throws {
+        func table() -> DedupTable {
+            DedupTable(windowSeconds: 86_400, maxEntries: 20_000, numberLimit: (1 << 24) - 2, fingerprintMask: fingerprintMask)
+        }
+        var original = table()
+        var log = Log()
+        let start: Int64 = 1_700_000_000_000
+        for n in 0..<60_000 {
+            original.insert(Self.key(n), offset: Int64(n) * 10, atMs: start + Int64(n) * 1000)
+            log.keys[Int64(n) * 10] = Self.key(n)
+            original.expire(now: start + Int64(n) * 1000)
+        }
+        var compacted = original
+        compacted.compact { a, b in
+            let second = b()
+            return (a(), second)
+        }
+        #expect(Array(compacted.entries) == Array(original.entries))
+        var restored = table()
+        restored.restore(contentsOf: Array(original.entries))
+        restored.finishRestoring()
+        #expect(compacted.slotCount == restored.slotCount)
+        #expect(compacted.slotCount < original.slotCount, "\(compacted.slotCount) slots after, \(original.slotCount) before")
+        let differ = (0..<60_000).filter {
+            compacted.first(matching: Self.key($0), log.verify(Self.key($0))) != original.first(matching: Self.key($0), log.verify(Self.key($0)))
+        }
+        try #require(differ.count == 0, "\(differ.count) ids answered differently, the first \(differ.first ?? -1)")
+        #expect(compacted.first(matching: Self.key(59_999), log.verify(Self.key(59_999))) == 599_990)
+        for n in 60_000..<70_000 {
+            original.insert(Self.key(n), offset: Int64(n) * 10, atMs: start + Int64(n) * 1000)
+            compacted.insert(Self.key(n), offset: Int64(n) * 10, atMs: start + Int64(n) * 1000)
+            log.keys[Int64(n) * 10] = Self.key(n)
+            original.expire(now: start + Int64(n) * 1000)
+            compacted.expire(now: start + Int64(n) * 1000)
+        }
+        #expect(compacted.count == original.count)
+        let after = (0..<70_000).filter {
+            compacted.first(matching: Self.key($0), log.verify(Self.key($0))) != original.first(matching: Self.key($0), log.verify(Self.key($0)))
+        }
+        #expect(after.count == 0, "\(after.count) ids answered differently after more inserts, the first \(after.first ?? -1)")
+    }
+
     static let badHeaders: [(String, DedupCheckpoint.Invalid)] = [
         ("short", .notACheckpoint), ("magic", .notACheckpoint), ("version", .version(2)),
         ("truncated", .size(expected: 120, actual: 112)), ("longer", .size(expected: 120, actual: 129)),

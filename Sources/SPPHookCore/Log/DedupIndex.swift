@@ -70,6 +70,13 @@ public struct DedupIndex: Sendable {
         table.insert(key, offset: offset, atMs: atMs)
     }
 
+    /// ``DedupTable/compact(both:)``: after filling the table by inserting, at start-up.
+    public mutating func compact(
+        both: (_ a: @escaping @Sendable () -> [[UInt32]], _ b: @escaping @Sendable () -> [[UInt32]]) -> ([[UInt32]], [[UInt32]])
+    ) {
+        table.compact(both: both)
+    }
+
     public mutating func expire(now: Int64) {
         table.expire(now: now)
     }

@@ -179,6 +179,20 @@ public struct DedupTable: Sendable {
         }
     }
 
+    /// Places every entry again, in shards sized for the entries there are now, as after a
+    /// restore. A table filled by inserting (a whole-log scan: a million entries in, more
+    /// expired) keeps the slots its shards grew to, up to half again what they need.
+    public mutating func compact(
+        both: (_ a: @escaping @Sendable () -> [[UInt32]], _ b: @escaping @Sendable () -> [[UInt32]]) -> ([[UInt32]], [[UInt32]])
+            = { ($0(), $1()) }
+    ) {
+        shards = [Shard](repeating: Shard(), count: Self.shardCount)
+        finishRestoring(both: both)
+    }
+
+    /// All the slots of all shards (what the table's index takes, 4 bytes each).
+    var slotCount: Int { shards.reduce(0) { $0 + $1.slots.count } }
+
     /// The slots of shards `range`, each holding the entries of `ring` in that shard.
     private static func placed(shards range: Range<Int>, ring: DedupRing, base: UInt64, counts: [Int], reserved: Int) -> [[UInt32]] {
         var result: [[UInt32]] = []

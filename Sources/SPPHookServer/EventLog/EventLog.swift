@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+import CShims
 import Glibc
 public import Logging
 public import SPPHookCore
@@ -137,6 +138,13 @@ public final class EventLog: Sendable {
         var recovery = try Self.recover(file: file, path: path, base: base, rotated: rotated, after: checkpoint,
             dedup: &dedup, now: now, logger: logger)
         if let checkpoint { note = "loaded \(checkpoint.count) entries covering the log up to \(checkpoint.end)" }
+        if recovery.lines > 0 && (checkpoint == nil || recovery.lines >= 1 << 16) {
+            // A long scan filled the index by inserting: its shards grew as they filled, and the
+            // reads left freed buffers in malloc's lists (47 MiB idle instead of 36 for a full
+            // million). Placing the entries again costs a fiftieth of such a scan.
+            dedup.compact { POSIXThread.both(name: "dedup-compact", $0, $1) }
+            spp_release_free_memory()
+        }
         recovery.checkpoint = note
         self.recovery = recovery
         let size = try file.size()
