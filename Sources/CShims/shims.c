@@ -125,3 +125,7 @@ void spp_set_thread_name(const char *name) {
 void spp_release_free_memory(void) {
     malloc_trim(0);
 }
+
+void spp_use_one_malloc_arena(void) {
+    mallopt(M_ARENA_MAX, 1);
+}

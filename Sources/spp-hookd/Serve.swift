@@ -36,6 +36,11 @@ struct Serve: ParsableCommand {
     var shutdownTimeout: Double = 10
 
     func run() throws {
+        // Before any thread allocates. With an arena per thread, what the log writer frees
+        // stays in its arena while intake grows another: 40.3 instead of 36.6 MiB after 10 s
+        // of wrk on a full million-entry index. Its cost: none measurable pinned to one core,
+        // about 4% more CPU per request with intake and writer on two cores at full load.
+        spp_use_one_malloc_arena()
         let environment = SecretResolver.processEnvironment()
         logFormat.bootstrap(level: logLevel, environment: environment)
         let logger = Logger(label: "spp-hookd")

@@ -31,6 +31,10 @@ void spp_set_thread_name(const char *name);
 /// malloc_trim(0): gives memory that malloc holds free back to the system.
 void spp_release_free_memory(void);
 
+/// mallopt(M_ARENA_MAX, 1): every thread allocates from one heap, so memory one thread
+/// frees (expired dedup entries, finished batches) is reused by the others.
+void spp_use_one_malloc_arena(void);
+
 /// pipe2(fds, O_CLOEXEC).
 int spp_pipe_cloexec(int fds[2]);
 
