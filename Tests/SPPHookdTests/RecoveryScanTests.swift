@@ -12,9 +12,10 @@ struct RecoveryScanTests {
     let dir = TemporaryDirectory()
 
     /// The table keeps the newest `maxEntries` while the scan fills it, so its index grows to
-    /// what those need, not to every event in the log; and the newest are all found.
-    @Test(arguments: [0, 1_000])
-    func aScanKeepsOnlyTheNewestEntriesWhileItFills(msApart: Int64) throws {
+    /// what those need, not to every event in the log; and the newest are all found, at
+    /// their offsets (lines cross the scan's 1 MiB reads; one, with `longLine`, is longer).
+    @Test(arguments: [(0, false), (1_000, true)])
+    func aScanKeepsOnlyTheNewestEntriesWhileItFills(msApart: Int64, longLine: Bool) throws {
         let total = 20_000
         let keep = 1_000
         let start: Int64 = 1_795_450_870_000
@@ -26,8 +27,9 @@ struct RecoveryScanTests {
             let at = Timestamp(millisecondsSinceEpoch: start + Int64(n) * msApart)
             offsets.append(Int64(bytes.count))
             bytes += EventRecord.head(seq: UInt64(n + 1))
+            let padding = longLine && n == total - keep / 2 ? String(repeating: "x", count: 1_500_000) : ""
             bytes += EventRecord.tail(id: id, receivedAt: at, endpoint: "main", category: .orders, event: "order.created",
-                created: 1, payload: JSONObject([.init(key: "n", value: .number("\(n)"))]))
+                created: 1, payload: JSONObject([.init(key: "n", value: .number("\(n)")), .init(key: "pad", value: .string(padding))]))
             ids.append(id)
         }
         let path = dir.file("events.jsonl")

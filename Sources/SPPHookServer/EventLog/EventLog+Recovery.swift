@@ -118,7 +118,8 @@ extension EventLog {
             offset += Int64(chunk.count)
             carry.append(contentsOf: chunk)
             var start = 0
-            while let nl = carry[start...].firstIndex(of: 0x0A) {
+            // memchr: the byte-at-a-time `firstIndex(of:)` was a third of a scan's time.
+            for nl in LogReader.newlines(in: carry, count: carry.count) {
                 let line = carry[start..<nl]
                 body(line, carryStart + Int64(start), EventLogLine(line))
                 start = nl + 1
