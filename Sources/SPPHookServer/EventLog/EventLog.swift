@@ -138,10 +138,11 @@ public final class EventLog: Sendable {
         var recovery = try Self.recover(file: file, path: path, base: base, rotated: rotated, after: checkpoint,
             dedup: &dedup, now: now, logger: logger)
         if let checkpoint { note = "loaded \(checkpoint.count) entries covering the log up to \(checkpoint.end)" }
-        if recovery.lines > 0 && (checkpoint == nil || recovery.lines >= 1 << 16) {
-            // A long scan filled the index by inserting: its shards grew as they filled, and the
-            // reads left freed buffers in malloc's lists (47 MiB idle instead of 36 for a full
-            // million). Placing the entries again costs a fiftieth of such a scan.
+        if dedup.count > 0 && (checkpoint == nil || recovery.scannedBytes >= 1 << 27) {
+            // A long scan (rotated segments too) filled the index by inserting: its shards grew
+            // by half at a time, about 1 MB more than a restore gives a million entries, and its
+            // reads left freed buffers in malloc's lists. Placing the entries again costs about
+            // 60 ms for a million, a small part of such a scan.
             dedup.compact { POSIXThread.both(name: "dedup-compact", $0, $1) }
             spp_release_free_memory()
         }
