@@ -93,11 +93,15 @@ struct SystemdTests {
         p.standardError = err
         try p.run()
         defer {
-            p.terminate()
+            // Until it has exec'd the daemon, systemd-socket-activate blocks SIGTERM: a test
+            // that failed before its first connection would wait here for ever.
+            kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
         }
-        try waitFor { kind == "tcp" ? (try? RawHTTPClient(port: port)) != nil : FileManager.default.fileExists(atPath: address) }
-        let client = kind == "tcp" ? try RawHTTPClient(port: port) : try RawHTTPClient(unixPath: address)
+        // The socket file exists from bind(), before listen(): wait until a connection is taken.
+        let connect = { kind == "tcp" ? try RawHTTPClient(port: port) : try RawHTTPClient(unixPath: address) }
+        try waitFor { (try? connect()) != nil }
+        let client = try connect()
         client.send(RawHTTPClient.post("/spp/main", sppBody()))
         let r = try #require(client.readResponse())
         #expect(r.status == 200)
