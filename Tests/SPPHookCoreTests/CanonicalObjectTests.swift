@@ -97,6 +97,32 @@ struct CanonicalObjectTests {
         }
     }
 
+    /// The eight-byte string scan (shared by both parsers) jumps to the first quote,
+    /// backslash, control byte or DEL in a word. Each of them, and non-ASCII bytes that must
+    /// still be validated, after every count of plain bytes, in a value and in a key: valid
+    /// or not as JSON says, with the text it stands for.
+    @Test(arguments: [
+        ([], "", true), ([0x5C, 0x22], "\"", true), ([0x5C, UInt8(ascii: "n")], "\n", true), ([0x01], "", false),
+        ([0x1F], "", false), ([0x7F], "\u{7F}", true), ([0xFF], "", false), ([0xC3, 0xA9], "é", true), ([0xC3], "", false),
+        ([0xE2, 0x82, 0xAC], "€", true), ([0xED, 0xA0, 0x80], "", false),
+    ] as [([UInt8], String, Bool)])
+    func eachSpecialByteAtEveryOffsetInAWord(_ special: [UInt8], _ text: String, _ valid: Bool) throws {
+        for plain in 0..<20 {
+            let content = Array(repeating: UInt8(ascii: "x"), count: plain) + special + Self.bytes("yz")
+            let expected = String(repeating: "x", count: plain) + text + "yz"
+            let inValue = Self.bytes(#"{"a":""#) + content + Self.bytes(#""}"#)
+            let inKey = Self.bytes(#"{""#) + content + Self.bytes(#"":1}"#)
+            for bytes in [inValue, inKey] {
+                FuzzChecks.canonical(bytes)
+                #expect(((try? CanonicalObject(parsing: bytes[...])) != nil) == valid, "\(special) after \(plain) bytes")
+            }
+            if valid {
+                #expect(try CanonicalObject(parsing: inValue[...])["a"] == .string(expected))
+                #expect(try CanonicalObject(parsing: inKey[...]).members.map(\.key) == [expected])
+            }
+        }
+    }
+
     @Test func depthIsBoundedAsInTheParser() {
         let deep = "{\"a\":" + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "}"
         #expect(throws: JSONParseError.self) { try CanonicalObject(parsing: Self.bytes(deep)[...]) }

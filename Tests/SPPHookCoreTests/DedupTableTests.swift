@@ -18,6 +18,17 @@ struct DedupTableTests {
         }
     }
 
+    @Test(arguments: [
+        ("0123456789abcdef0123456789abcdef", DedupKey(high: 0x0123_4567_89AB_CDEF, low: 0x0123_4567_89AB_CDEF)),
+        ("FFFFFFFFFFFFFFFF0000000000000001", DedupKey(high: .max, low: 1)),
+        ("0123456789abcdef0123456789abcdef-and-more", DedupKey(high: 0x0123_4567_89AB_CDEF, low: 0x0123_4567_89AB_CDEF)),
+        ("0123456789abcdef0123456789abcde", nil), ("0123456789abcdefg123456789abcdef", nil),
+        ("0123456789abcdef0123456789abcdeg", nil), ("", nil), ("é123456789abcdef0123456789abcdef", nil),
+    ] as [(String, DedupKey?)])
+    func keyFromAnEventID(_ id: String, _ key: DedupKey?) {
+        #expect(DedupKey(id: id) == key)
+    }
+
     /// Times are kept in whole seconds rounded up: an entry lives at least the window.
     @Test(arguments: [(1_000, 60_999, true), (1_000, 61_000, true), (1_000, 61_001, false), (1_001, 62_000, true), (1_001, 62_001, false)])
     func expiryIsNeverEarly(insertedMs: Int, nowMs: Int, kept: Bool) {

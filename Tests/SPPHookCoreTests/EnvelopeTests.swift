@@ -87,10 +87,24 @@ struct EnvelopeTests {
         ("ticket.created", .tickets), ("client.created", .accounts), ("account.deleted", .accounts),
         ("form.submitted", .forms), ("form_data.created", .forms),
         ("order_message.created", .messages), ("ticket_message.created", .messages), ("message.posted", .messages),
-        ("coupon.created", .other), ("nodot", .other), ("", .other),
+        ("coupon.created", .other), ("nodot", .other), ("", .other), ("ORDER.CREATED", .orders), ("a.b.order", .other),
+        ("order.created.", .other), ("tické.created", .other), ("ticket.é", .tickets), (".", .other),
     ])
     func builtInClassification(_ event: String, _ category: EventCategory) {
         #expect(EventClassifier().classify(event) == category)
+    }
+
+    @Test(arguments: [("order.created", "order"), ("order_message.created", "order_message"), ("a.b.c", "a.b"), ("nodot", "nodot"),
+        ("é.x", "é"), ("x.é", "x"), ("", ""), (".", ""), ("trailing.", "trailing")])
+    func resourceIsThePartBeforeTheLastDot(_ name: String, _ resource: String) {
+        #expect(EventClassifier.resource(of: name) == resource)
+    }
+
+    @Test(arguments: [("order.created", "order.created"), ("Order.Tagged", "order.tagged"), ("ÉTÉ.X", "ÉtÉ.x"), ("", ""),
+        ("application/JSON; charset=UTF-8", "application/json; charset=utf-8")])
+    func lowercasingTouchesOnlyASCIILetters(_ text: String, _ lowered: String) {
+        #expect(text.lowercasedASCII() == lowered)
+        #expect(text[...].lowercasedASCII() == lowered)
     }
 
     @Test func configOverridesWin() {

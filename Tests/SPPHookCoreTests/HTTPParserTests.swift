@@ -88,6 +88,15 @@ struct HTTPParserTests {
         #expect(got.map { "\($0.0) \($0.1) \($0.2)" } == g.expect.map { "\($0.0) \($0.1) \($0.2)" }, "\(how)")
     }
 
+    @Test(arguments: [
+        ("/spp/main", "/spp/main"), ("/spp/main?x=1", "/spp/main"), ("/a#frag", "/a"), ("/", "/"), ("/a/b/?q#f", "/a/b/"),
+        ("http://h.example:8080/spp/main?x=1", "/spp/main"), ("http://h.example", "/"), ("http://h.example?q", "/"),
+        ("HTTP://h/x", "/x"), ("*", "*"),
+    ])
+    func pathOfTheTarget(_ target: String, _ path: String) {
+        #expect(HTTPRequestHead(method: "POST", target: target).path == path)
+    }
+
     @Test(arguments: golden)
     func wholeAndByteAtATime(_ g: Golden) {
         Self.check(ParserHarness.whole(g.raw.bytes), g, "whole")

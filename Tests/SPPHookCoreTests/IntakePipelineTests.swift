@@ -93,6 +93,33 @@ struct IntakePipelineTests {
         }
         #expect(accepted.endpoint == "moved")
     }
+
+    /// The answers written straight into bytes say what the JSON writer would, for every
+    /// category and the extremes of seq.
+    @Test(arguments: [UInt64(0), 1, 42, 1_000_000_007, .max])
+    func answersAreTheWritersJSON(_ seq: UInt64) throws {
+        for category in EventCategory.allCases {
+            var members: [JSONObject.Member] = [.init(key: "ok", value: .bool(true)), .init(key: "seq", value: .number(String(seq))),
+                .init(key: "category", value: .string(category.rawValue))]
+            #expect(IntakeAnswer.stored(seq: seq, category: category) == .json(200, .object(JSONObject(members))))
+            members.insert(.init(key: "duplicate", value: .bool(true)), at: 1)
+            #expect(IntakeAnswer.duplicate(seq: seq, category: category) == .json(200, .object(JSONObject(members))))
+        }
+    }
+
+    @Test(arguments: [
+        (HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array("{}\n".utf8)), false, false, nil,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 3\r\n\r\n{}\n"),
+        (HTTPResponse(status: 503, headers: [("Retry-After", "5"), ("X-A", "b")], body: Array("no".utf8)), true, false,
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "HTTP/1.1 503 Service Unavailable\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nRetry-After: 5\r\nX-A: b\r\n"
+                + "Content-Length: 2\r\nConnection: close\r\n\r\nno"),
+        (HTTPResponse(status: 404, body: Array("abc".utf8)), false, true, nil, "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\n"),
+        (HTTPResponse(status: 299), false, false, nil, "HTTP/1.1 299 Status\r\nContent-Length: 0\r\n\r\n"),
+    ] as [(HTTPResponse, Bool, Bool, String?, String)])
+    func responseWireBytes(_ response: HTTPResponse, _ close: Bool, _ headOnly: Bool, _ date: String?, _ wire: String) {
+        #expect(String(decoding: response.serialized(close: close, headOnly: headOnly, date: date), as: UTF8.self) == wire)
+    }
 }
 
 extension HTTPRequest {

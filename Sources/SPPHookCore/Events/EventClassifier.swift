@@ -51,7 +51,7 @@ public struct EventClassifier: Sendable, Equatable {
     /// The part before the last dot (`order_message.created` → `order_message`), or the
     /// whole name when it has no dot.
     public static func resource(of name: String) -> String {
-        guard let dot = name.lastIndex(of: ".") else { return name }
+        guard let dot = name.utf8.lastIndex(of: UInt8(ascii: ".")) else { return name }
         return String(name[..<dot])
     }
 }

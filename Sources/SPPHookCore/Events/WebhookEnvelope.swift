@@ -24,14 +24,11 @@ public struct WebhookEnvelope: Sendable, Equatable {
 
     /// Parses a JSON or form-encoded body into an object, in canonical form.
     public static func parseBody(_ body: [UInt8], contentType: String?) throws(EnvelopeError) -> CanonicalObject {
-        let mediaType = contentType.map { ct in
-            ct.split(separator: ";", maxSplits: 1).first.map { $0.trimmingOWS().lowercasedASCII() } ?? ""
-        }
         // A body whose first non-blank byte is "{" is JSON whatever the label says (curl -d
         // labels JSON as a form); otherwise the label decides, and SPP's default is JSON.
-        let looksLikeJSON = body.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{")
+        let looksLikeJSON = body.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) == UInt8(ascii: "{")
         let isForm: Bool
-        switch mediaType {
+        switch looksLikeJSON ? nil : contentType.map(mediaType) {
         case _ where looksLikeJSON: isForm = false
         case "application/x-www-form-urlencoded": isForm = true
         case .some(let m) where m == "application/json" || m.hasSuffix("+json") || m == "text/json": isForm = false
@@ -48,6 +45,11 @@ public struct WebhookEnvelope: Sendable, Equatable {
             throw .invalidJSON(error)
         }
         throw .notAnObject
+    }
+
+    /// A `Content-Type` value's media type, lower-cased, without parameters.
+    private static func mediaType(_ contentType: String) -> String {
+        contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingOWS().lowercasedASCII() } ?? ""
     }
 
     /// The `token` the sender presented, if it is a string.

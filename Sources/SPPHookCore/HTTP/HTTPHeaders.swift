@@ -35,7 +35,12 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence {
     /// The comma-separated elements of every `name` field, trimmed and lower-cased
     /// (RFC 9110 §5.6.1 list syntax).
     public func tokens(_ name: String) -> [String] {
-        values(name).flatMap { value in
+        Self.tokens(of: values(name))
+    }
+
+    /// The comma-separated elements of `values`, trimmed and lower-cased.
+    public static func tokens(of values: [String]) -> [String] {
+        values.flatMap { value in
             value.split(separator: ",", omittingEmptySubsequences: false).map {
                 $0.trimmingOWS().lowercasedASCII()
             }
@@ -51,12 +56,24 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence {
 public func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
     let x = a.utf8, y = b.utf8
     guard x.count == y.count else { return false }
-    for (p, q) in zip(x, y) where p != q {
-        let lp = (p >= 0x41 && p <= 0x5A) ? p | 0x20 : p
-        let lq = (q >= 0x41 && q <= 0x5A) ? q | 0x20 : q
-        if lp != lq { return false }
+    // Native strings (every header name the parser makes) compare as two byte buffers.
+    let compared = x.withContiguousStorageIfAvailable { p in
+        y.withContiguousStorageIfAvailable { q in
+            for i in 0..<p.count where !asciiCaseInsensitiveEqual(p[i], q[i]) { return false }
+            return true
+        }
     }
+    if let compared = compared ?? nil { return compared }
+    for (p, q) in zip(x, y) where !asciiCaseInsensitiveEqual(p, q) { return false }
     return true
+}
+
+@inline(__always)
+private func asciiCaseInsensitiveEqual(_ p: UInt8, _ q: UInt8) -> Bool {
+    if p == q { return true }
+    let lp = (p >= 0x41 && p <= 0x5A) ? p | 0x20 : p
+    let lq = (q >= 0x41 && q <= 0x5A) ? q | 0x20 : q
+    return lp == lq
 }
 
 extension StringProtocol {
@@ -69,6 +86,8 @@ extension StringProtocol {
     }
 
     public func lowercasedASCII() -> String {
-        String(decoding: self.utf8.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 | 0x20 : $0 }, as: UTF8.self)
+        // Most text (event names, header tokens) has no capital letter: nothing to map.
+        if !self.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) { return String(self) }
+        return String(decoding: self.utf8.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 }

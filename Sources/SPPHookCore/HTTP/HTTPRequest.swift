@@ -36,6 +36,10 @@ public struct HTTPRequestHead: Sendable, Equatable {
     /// The path of the target without query or fragment; for absolute-form targets, the
     /// path after the authority ("/" when empty).
     public var path: String {
+        // The usual origin-form without query or fragment is its own path.
+        if target.utf8.first == UInt8(ascii: "/"), !target.utf8.contains(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {
+            return target
+        }
         var t = Substring(target)
         if !t.hasPrefix("/"), let colon = t.firstIndex(of: ":"), t[colon...].hasPrefix("://") {
             t = t[t.index(colon, offsetBy: 3)...]

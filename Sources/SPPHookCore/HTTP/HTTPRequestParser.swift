@@ -297,18 +297,17 @@ public struct HTTPRequestParser: Sendable {
     private func makeHead() throws(HTTPParseError) -> HTTPRequestHead {
         // Set with the move to `.headers`, before any field line is read.
         let (method, target, minor) = requestLine!
-        let hosts = headers.values("host")
-        if hosts.count > 1 { throw .duplicateHost }
-        if minor == 1 && hosts.isEmpty { throw .missingHost }
+        let known = KnownFields(headers)
+        if known.hosts > 1 { throw .duplicateHost }
+        if minor == 1 && known.hosts == 0 { throw .missingHost }
 
         var framing = HTTPRequestHead.Framing.none
         var extraCodings: [String] = []
-        let te = headers.values("transfer-encoding")
-        let cl = headers.values("content-length")
+        let (te, cl) = (known.transferEncoding, known.contentLength)
         if !te.isEmpty {
             // RFC 9112 §6.1: Content-Length with Transfer-Encoding is refused outright.
             if !cl.isEmpty { throw .contentLengthWithTransferEncoding }
-            let codings = headers.tokens("transfer-encoding")
+            let codings = HTTPHeaders.tokens(of: te)
             guard codings.allSatisfy({ !$0.isEmpty }) else { throw .chunkedNotFinal }
             for coding in codings where !HTTPSyntax.knownTransferCodings.contains(coding) {
                 throw .unknownTransferCoding
@@ -324,7 +323,7 @@ public struct HTTPRequestParser: Sendable {
             framing = .length(length)
         }
 
-        let connection = headers.tokens("connection")
+        let connection = HTTPHeaders.tokens(of: known.connection)
         let keepAlive: Bool
         if minor == 0 && !te.isEmpty {
             // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing; close after.
@@ -334,7 +333,7 @@ public struct HTTPRequestParser: Sendable {
         } else {
             keepAlive = !connection.contains("close")
         }
-        let expect = headers.tokens("expect")
+        let expect = HTTPHeaders.tokens(of: known.expect)
         return HTTPRequestHead(
             method: method,
             target: target,
@@ -343,7 +342,7 @@ public struct HTTPRequestParser: Sendable {
             framing: framing,
             keepAlive: keepAlive,
             expectContinue: minor == 1 && expect.contains("100-continue"),
-            upgradeRequested: method == "CONNECT" || headers["upgrade"] != nil,
+            upgradeRequested: method == "CONNECT" || known.upgrade,
             extraTransferCodings: extraCodings
         )
     }

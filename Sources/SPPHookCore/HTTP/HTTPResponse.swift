@@ -34,14 +34,27 @@ public struct HTTPResponse: Sendable, Equatable {
     public func serialized(close: Bool, headOnly: Bool = false, date: String? = nil) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(128 + body.count)
-        out.append(contentsOf: "HTTP/1.1 \(status) \(Self.reasonPhrase(status))\r\n".utf8)
-        if let date { out.append(contentsOf: "Date: \(date)\r\n".utf8) }
-        for (name, value) in headers {
-            out.append(contentsOf: "\(name): \(value)\r\n".utf8)
+        out.append(ascii: "HTTP/1.1 ")
+        out.append(decimal: Int64(status))
+        out.append(UInt8(ascii: " "))
+        out.append(contentsOf: Self.reasonPhrase(status).utf8)
+        out.append(ascii: "\r\n")
+        if let date {
+            out.append(ascii: "Date: ")
+            out.append(contentsOf: date.utf8)
+            out.append(ascii: "\r\n")
         }
-        out.append(contentsOf: "Content-Length: \(body.count)\r\n".utf8)
-        if close { out.append(contentsOf: "Connection: close\r\n".utf8) }
-        out.append(contentsOf: "\r\n".utf8)
+        for (name, value) in headers {
+            out.append(contentsOf: name.utf8)
+            out.append(ascii: ": ")
+            out.append(contentsOf: value.utf8)
+            out.append(ascii: "\r\n")
+        }
+        out.append(ascii: "Content-Length: ")
+        out.append(decimal: Int64(body.count))
+        out.append(ascii: "\r\n")
+        if close { out.append(ascii: "Connection: close\r\n") }
+        out.append(ascii: "\r\n")
         if !headOnly { out.append(contentsOf: body) }
         return out
     }

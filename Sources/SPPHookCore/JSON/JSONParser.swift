@@ -209,11 +209,19 @@ struct JSONCursor {
         while true {
             // Eight bytes at a time while none is a quote, a backslash, a control or DEL.
             while index + 8 <= buffer.count {
-                let w = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+                let w = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
                 let q = w ^ 0x2222_2222_2222_2222, b = w ^ 0x5C5C_5C5C_5C5C_5C5C, d = w ^ 0x7F7F_7F7F_7F7F_7F7F
                 let ones: UInt64 = 0x0101_0101_0101_0101
-                let special = ((q &- ones) & ~q) | ((b &- ones) & ~b) | ((d &- ones) & ~d) | ((w &- 0x2020_2020_2020_2020) & ~w)
-                if special & 0x8080_8080_8080_8080 != 0 { break }
+                let special = (((q &- ones) & ~q) | ((b &- ones) & ~b) | ((d &- ones) & ~d) | ((w &- 0x2020_2020_2020_2020) & ~w))
+                    & 0x8080_8080_8080_8080
+                if special != 0 {
+                    // The lowest flagged byte is a real one (a borrow only moves upwards):
+                    // step over the plain bytes before it, and look at it below.
+                    let plain = special.trailingZeroBitCount / 8
+                    high |= w & ((1 << (plain * 8)) &- 1)
+                    index += plain
+                    break
+                }
                 high |= w
                 index += 8
             }

@@ -11,6 +11,12 @@ public struct DedupKey: Hashable, Sendable {
 
     /// From the event id's 32 leading hex digits; nil for an id of another form.
     public init?(id: String) {
+        // Contiguous UTF-8 (every native string): read as one buffer.
+        if let parsed = id.utf8.withContiguousStorageIfAvailable(Self.parse) {
+            guard let key = parsed else { return nil }
+            self = key
+            return
+        }
         var h: UInt64 = 0, l: UInt64 = 0
         var i = 0
         for c in id.utf8 {
@@ -22,5 +28,17 @@ public struct DedupKey: Hashable, Sendable {
         guard i == 32 else { return nil }
         high = h
         low = l
+    }
+
+    /// The key in the first 32 bytes of `id` (hex digits), or nil.
+    private static func parse(_ id: UnsafeBufferPointer<UInt8>) -> DedupKey? {
+        guard id.count >= 32 else { return nil }
+        var h: UInt64 = 0, l: UInt64 = 0
+        for i in 0..<16 {
+            guard let x = HTTPSyntax.hexValue(id[i]), let y = HTTPSyntax.hexValue(id[i + 16]) else { return nil }
+            h = h << 4 | UInt64(x)
+            l = l << 4 | UInt64(y)
+        }
+        return DedupKey(high: h, low: l)
     }
 }

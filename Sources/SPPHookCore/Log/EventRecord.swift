@@ -46,23 +46,36 @@ public struct EventRecord: Sendable, Equatable {
     ) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(200 + payloadJSON.count)
-        out.append(contentsOf: "\"id\":".utf8)
+        out.append(ascii: #""id":"#)
         JSONWriter.writeString(id, into: &out)
-        out.append(contentsOf: ",\"receivedAt\":\"\(receivedAt.rfc3339)\",\"endpoint\":".utf8)
+        out.append(ascii: #","receivedAt":""#)
+        receivedAt.appendRFC3339(to: &out)
+        out.append(ascii: #"","endpoint":"#)
         JSONWriter.writeString(endpoint, into: &out)
-        out.append(contentsOf: ",\"category\":\"\(category.rawValue)\",\"event\":".utf8)
+        out.append(ascii: #","category":""#)
+        out.append(contentsOf: category.rawValue.utf8)
+        out.append(ascii: #"","event":"#)
         JSONWriter.writeString(event, into: &out)
-        out.append(contentsOf: ",\"created\":".utf8)
-        out.append(contentsOf: (created.map(String.init) ?? "null").utf8)
-        out.append(contentsOf: ",\"payload\":".utf8)
+        out.append(ascii: #","created":"#)
+        if let created { out.append(decimal: created) } else { out.append(ascii: "null") }
+        out.append(ascii: #","payload":"#)
         out.append(contentsOf: payloadJSON)
-        out.append(contentsOf: "}\n".utf8)
+        out.append(ascii: "}\n")
         return out
     }
 
     /// `{"seq":N,`
     public static func head(seq: UInt64) -> [UInt8] {
-        Array("{\"seq\":\(seq),".utf8)
+        var out: [UInt8] = []
+        appendHead(seq: seq, to: &out)
+        return out
+    }
+
+    /// Appends ``head(seq:)`` to `out` (the log writer builds a batch's bytes this way).
+    public static func appendHead(seq: UInt64, to out: inout [UInt8]) {
+        out.append(ascii: #"{"seq":"#)
+        out.append(decimal: seq)
+        out.append(UInt8(ascii: ","))
     }
 
     public var line: [UInt8] {

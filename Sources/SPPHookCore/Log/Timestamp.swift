@@ -12,18 +12,40 @@ public struct Timestamp: Sendable, Equatable, Comparable, Hashable {
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.millisecondsSinceEpoch < b.millisecondsSinceEpoch }
 
     public var rfc3339: String {
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        appendRFC3339(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends ``rfc3339`` to `out` (the event log writes it into each line this way).
+    public func appendRFC3339(to out: inout [UInt8]) {
         let ms = millisecondsSinceEpoch
         let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
         let millis = Int(ms - seconds * 1000)
         let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
         let secOfDay = Int(seconds - days * 86400)
         let (y, m, d) = Self.civil(fromDays: days)
-        func pad(_ v: Int, _ n: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, n - s.count)) + s
+        if (0...9999).contains(y) {
+            out.append(digits: Int(y), width: 4)
+        } else {
+            let s = String(y)  // a year of more than four digits, or before year 0
+            out.append(contentsOf: String(repeating: "0", count: max(0, 4 - s.count)).utf8)
+            out.append(contentsOf: s.utf8)
         }
-        return "\(pad(Int(y), 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secOfDay / 3600, 2)):\(pad(secOfDay / 60 % 60, 2)):"
-            + "\(pad(secOfDay % 60, 2)).\(pad(millis, 3))Z"
+        out.append(UInt8(ascii: "-"))
+        out.append(digits: m, width: 2)
+        out.append(UInt8(ascii: "-"))
+        out.append(digits: d, width: 2)
+        out.append(UInt8(ascii: "T"))
+        out.append(digits: secOfDay / 3600, width: 2)
+        out.append(UInt8(ascii: ":"))
+        out.append(digits: secOfDay / 60 % 60, width: 2)
+        out.append(UInt8(ascii: ":"))
+        out.append(digits: secOfDay % 60, width: 2)
+        out.append(UInt8(ascii: "."))
+        out.append(digits: millis, width: 3)
+        out.append(UInt8(ascii: "Z"))
     }
 
     /// IMF-fixdate for the HTTP `Date` header (RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.

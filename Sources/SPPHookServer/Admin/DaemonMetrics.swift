@@ -75,10 +75,33 @@ public final class DaemonMetrics: Sendable {
         }
     }
 
+    /// The counters every stored event touches, found by their label values with one
+    /// hash instead of building the series' labels each time. Bounded: past
+    /// `hotCacheLimit` keys (event names are an open set) the series lookup is used.
+    private struct ReceivedKey: Hashable, Sendable {
+        let endpoint: String
+        let category: EventCategory
+        let event: String
+    }
+    private let receivedCounters = Mutex<[ReceivedKey: CoreMetrics.Counter]>([:])
+    private let storedCounters = Mutex<[String: CoreMetrics.Counter]>([:])
+    static let hotCacheLimit = 4096
+
+    private static func hot<K: Hashable & Sendable>(
+        _ cache: borrowing Mutex<[K: CoreMetrics.Counter]>, _ key: K, make: () -> CoreMetrics.Counter
+    ) -> CoreMetrics.Counter {
+        if let known = cache.withLock({ $0[key] }) { return known }
+        let made = make()
+        cache.withLock { if $0.count < hotCacheLimit { $0[key] = made } }
+        return made
+    }
+
     /// A request that reached an endpoint and was authenticated (its event name is known).
     func received(endpoint: String, category: EventCategory, event: String) {
-        counter("spp_hookd_events_received_total",
-            [("endpoint", endpoint), ("category", category.rawValue), ("event", eventLabel(event))]).increment()
+        Self.hot(receivedCounters, ReceivedKey(endpoint: endpoint, category: category, event: event)) {
+            counter("spp_hookd_events_received_total",
+                [("endpoint", endpoint), ("category", category.rawValue), ("event", eventLabel(event))])
+        }.increment()
     }
 
     /// A request refused before it could be stored.
@@ -86,7 +109,9 @@ public final class DaemonMetrics: Sendable {
         counter("spp_hookd_requests_rejected_total", [("endpoint", endpoint), ("reason", reason)]).increment()
     }
 
-    func stored(endpoint: String) { counter("spp_hookd_events_stored_total", [("endpoint", endpoint)]).increment() }
+    func stored(endpoint: String) {
+        Self.hot(storedCounters, endpoint) { counter("spp_hookd_events_stored_total", [("endpoint", endpoint)]) }.increment()
+    }
     func duplicate(endpoint: String) { counter("spp_hookd_events_duplicate_total", [("endpoint", endpoint)]).increment() }
     func unavailable(endpoint: String) { counter("spp_hookd_events_not_stored_total", [("endpoint", endpoint)]).increment() }
 

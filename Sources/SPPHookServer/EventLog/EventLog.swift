@@ -259,9 +259,13 @@ public final class EventLog: Sendable {
             guard let items else { return }
             var bytes: [UInt8] = []
             var starts: [Int64] = []  // where each new line starts in `bytes`
+            bytes.reserveCapacity(items.reduce(0) { n, item in
+                if case .new(_, _, _, let tail, _) = item { n + 32 + tail.count } else { n }
+            })
+            starts.reserveCapacity(items.count)
             for case .new(let seq, _, _, let tail, _) in items {
                 starts.append(Int64(bytes.count))
-                bytes.append(contentsOf: EventRecord.head(seq: seq))
+                EventRecord.appendHead(seq: seq, to: &bytes)
                 bytes.append(contentsOf: tail)
             }
             let (failure, end, rotated) = writer.withLock { w in

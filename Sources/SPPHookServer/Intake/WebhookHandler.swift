@@ -86,21 +86,14 @@ public final class WebhookHandler: HTTPRequestHandler {
             switch outcome {
             case .stored(let seq):
                 counters.record(.stored(at: receivedAt), endpoint: name)
-                respond(.json(200, .object(JSONObject([
-                    .init(key: "ok", value: .bool(true)), .init(key: "seq", value: .number(String(seq))),
-                    .init(key: "category", value: .string(category.rawValue)),
-                ]))))
+                respond(IntakeAnswer.stored(seq: seq, category: category))
                 // One journal entry per stored event (`journalctl SPP_EVENT=order.created`), after the answer.
                 logger.info("stored", metadata: [
                     "seq": "\(seq)", "event": "\(event)", "category": "\(category.rawValue)", "endpoint": "\(name)",
                 ])
             case .duplicate(let seq, let originalCategory):
                 counters.record(.duplicate, endpoint: name)
-                respond(.json(200, .object(JSONObject([
-                    .init(key: "ok", value: .bool(true)), .init(key: "duplicate", value: .bool(true)),
-                    .init(key: "seq", value: .number(String(seq))),
-                    .init(key: "category", value: .string(originalCategory.rawValue)),
-                ]))))
+                respond(IntakeAnswer.duplicate(seq: seq, category: originalCategory))
                 logger.info("duplicate", metadata: ["seq": "\(seq)", "event": "\(event)", "endpoint": "\(name)"])
             case .unavailable(let why):
                 counters.record(.failed, endpoint: name)
