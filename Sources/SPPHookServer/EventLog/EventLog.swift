@@ -13,6 +13,12 @@ import Synchronization
 /// (group commit): while one batch is being synced, the next accumulates, so one sync
 /// serves many requests. A batch whose write or sync fails is cut off the file again and
 /// every request in it is told ``Outcome/unavailable(_:)`` (answered 503).
+///
+/// Who writes: an intake loop that starts a batch writes and syncs it itself once it has
+/// read every request of its round (``EventLoop/afterRound(_:)``), and answers them on
+/// the same thread: no hand-off to another thread and back, which on a busy core costs
+/// more than the sync's own system calls. What other loops append meanwhile is written by
+/// the log's writer thread, as is everything appended off a loop (tests, tools).
 public final class EventLog: Sendable {
     public enum Outcome: Sendable, Equatable {
         case stored(seq: UInt64)
@@ -225,7 +231,14 @@ public final class EventLog: Sendable {
         if let immediate {
             completion(immediate)
         } else if startFlush {
-            queue.async { self.flushLoop() }
+            // On an intake loop, the loop writes the batch itself once it has read every
+            // request of its round (no hand-off to the writer thread and back); elsewhere the
+            // writer thread does.
+            if let loop = EventLoop.current {
+                loop.afterRound { self.flushOnLoop() }
+            } else {
+                queue.async { self.flushLoop() }
+            }
         }
     }
 
@@ -247,47 +260,57 @@ public final class EventLog: Sendable {
     }
 
     private func flushLoop() {
-        while true {
-            let items: [Item]? = state.withLock { s in
-                if s.batch.isEmpty {
-                    s.flushing = false
-                    return nil
-                }
-                defer { s.batch = [] }
-                return s.batch
+        while flushNext(onLoop: false) {}
+    }
+
+    /// One batch on an intake loop. What other loops appended meanwhile goes on on the
+    /// writer thread, so this loop's connections are not kept waiting for it.
+    private func flushOnLoop() {
+        if flushNext(onLoop: true) { queue.async { self.flushLoop() } }
+    }
+
+    /// Writes and syncs the batch, and tells each request. Returns whether more is waiting;
+    /// when not, flushing stops (the next append starts it again).
+    private func flushNext(onLoop: Bool) -> Bool {
+        let items = state.withLock { s in
+            defer { s.batch = [] }
+            return s.batch
+        }
+        var bytes: [UInt8] = []
+        var starts: [Int64] = []  // where each new line starts in `bytes`
+        bytes.reserveCapacity(items.reduce(0) { n, item in
+            if case .new(_, _, _, let tail, _) = item { n + 32 + tail.count } else { n }
+        })
+        starts.reserveCapacity(items.count)
+        for case .new(let seq, _, _, let tail, _) in items {
+            starts.append(Int64(bytes.count))
+            EventRecord.appendHead(seq: seq, to: &bytes)
+            bytes.append(contentsOf: tail)
+        }
+        let (failure, end, rotated) = writer.withLock { w in
+            var failure = Self.write(bytes, to: &w, directory: directory.directory, logger: logger)
+            if failure == nil && !ensureLinked(&w) { failure = w.lastFailure ?? "events.jsonl was deleted" }
+            let end = w.base + w.durableSize
+            var rotated = false
+            if failure == nil, let max = settings.maxBytes, w.durableSize >= max, monotonicSeconds() >= w.rotateAfter {
+                rotated = rotate(&w, externallyMoved: false)
             }
-            guard let items else { return }
-            var bytes: [UInt8] = []
-            var starts: [Int64] = []  // where each new line starts in `bytes`
-            bytes.reserveCapacity(items.reduce(0) { n, item in
-                if case .new(_, _, _, let tail, _) = item { n + 32 + tail.count } else { n }
-            })
-            starts.reserveCapacity(items.count)
-            for case .new(let seq, _, _, let tail, _) in items {
-                starts.append(Int64(bytes.count))
-                EventRecord.appendHead(seq: seq, to: &bytes)
-                bytes.append(contentsOf: tail)
-            }
-            let (failure, end, rotated) = writer.withLock { w in
-                var failure = Self.write(bytes, to: &w, directory: directory.directory, logger: logger)
-                if failure == nil && !ensureLinked(&w) { failure = w.lastFailure ?? "events.jsonl was deleted" }
-                let end = w.base + w.durableSize
-                var rotated = false
-                if failure == nil, let max = settings.maxBytes, w.durableSize >= max, monotonicSeconds() >= w.rotateAfter {
-                    rotated = rotate(&w, externallyMoved: false)
-                }
-                return (failure, end, rotated)
-            }
-            if failure == nil {
-                durable.store(end, ordering: .releasing)
-                for s in subscribers.withLock({ $0 }) { s.notify() }
-            }
-            if rotated {
-                applyRetention()
-                scheduleCheckpoint()
-            }
-            let outcomes = settle(items, lineStarts: starts.map { end - Int64(bytes.count) + $0 }, end: end, failure: failure)
-            for (completion, outcome) in outcomes { completion(outcome) }
+            return (failure, end, rotated)
+        }
+        if failure == nil {
+            durable.store(end, ordering: .releasing)
+            for s in subscribers.withLock({ $0 }) { s.notify() }
+        }
+        if rotated {
+            // Deleting old segments is not for an intake loop to wait on.
+            if onLoop { queue.async { self.applyRetention() } } else { applyRetention() }
+            scheduleCheckpoint()
+        }
+        let outcomes = settle(items, lineStarts: starts.map { end - Int64(bytes.count) + $0 }, end: end, failure: failure)
+        for (completion, outcome) in outcomes { completion(outcome) }
+        return state.withLock { s in
+            if s.batch.isEmpty { s.flushing = false }
+            return s.flushing
         }
     }
 

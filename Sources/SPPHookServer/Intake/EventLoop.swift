@@ -8,8 +8,9 @@ import Synchronization
 ///
 /// Why not Dispatch sources: each readable event hops from Dispatch's manager thread to a
 /// worker thread, and each source suspend/resume wakes the manager again. Here a request is
-/// read, parsed, handled and answered on one thread, and the event log's answers for a whole
-/// group commit reach a loop with a single wake-up.
+/// read, parsed, handled and answered on one thread: the event log writes the requests of a
+/// round at its end, on the loop (``afterRound(_:)``), and a batch written elsewhere reaches
+/// a loop with a single wake-up.
 ///
 /// `@unchecked Sendable`: `handlers` and `interest` are touched only on the loop's thread;
 /// everything else is a `Mutex`, an atomic or immutable.
@@ -22,6 +23,22 @@ final class EventLoop: @unchecked Sendable {
     private let wakePending = Atomic(false)
     private var handlers: [Int32: Handler] = [:]
     private let threadID = Atomic<UInt>(0)
+    /// Loop thread only: work for the end of this round (after every ready event was
+    /// handled), and tasks the loop queued for itself.
+    private var roundEnd: [() -> Void] = []
+    private var ownTasks: [() -> Void] = []
+
+    /// Which loop runs on each thread (none on threads that are not loops).
+    private static let currentKey: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
+        return key
+    }()
+
+    /// The loop whose thread this is, or nil.
+    static var current: EventLoop? {
+        pthread_getspecific(currentKey).map { Unmanaged<EventLoop>.fromOpaque($0).takeUnretainedValue() }
+    }
 
     init() {
         epfd = spp_epoll_create()
@@ -32,8 +49,9 @@ final class EventLoop: @unchecked Sendable {
         POSIXThread.detach(name: "intake") { [self] in run() }
     }
 
-    /// Runs `task` on the loop's thread, soon (in order with other tasks).
+    /// Runs `task` on the loop's thread, soon (in order with other tasks from the same thread).
     func execute(_ task: @escaping @Sendable () -> Void) {
+        if inLoop { return ownTasks.append(task) }  // no wake-up needed: it runs before the next wait
         tasks.withLock { $0.append(task) }
         if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
             var one: UInt64 = 1
@@ -53,6 +71,12 @@ final class EventLoop: @unchecked Sendable {
     }
 
     var inLoop: Bool { threadID.load(ordering: .relaxed) == UInt(bitPattern: Int(bitPattern: pthread_self())) }
+
+    /// Loop thread only: runs `work` once the events of this round are handled, before the
+    /// loop waits again (the event log writes a round's requests in one batch this way).
+    func afterRound(_ work: @escaping () -> Void) {
+        roundEnd.append(work)
+    }
 
     /// Loop thread only: watch `fd` for `events` (SPP_EPOLLIN/OUT). On failure (the
     /// kernel's `max_user_watches`, memory) returns the errno and watches nothing: the caller
@@ -77,6 +101,7 @@ final class EventLoop: @unchecked Sendable {
 
     private func run() {
         threadID.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .relaxed)
+        pthread_setspecific(Self.currentKey, Unmanaged.passUnretained(self).toOpaque())
         var fds = [Int32](repeating: 0, count: 128)
         var events = [UInt32](repeating: 0, count: 128)
         while true {
@@ -94,6 +119,20 @@ final class EventLoop: @unchecked Sendable {
                     handler(events[i])
                 }
             }
+            finishRound()
+        }
+    }
+
+    /// Runs the round's deferred work and the tasks the loop queued for itself, until none
+    /// is left (either may queue more of the other).
+    private func finishRound() {
+        while !roundEnd.isEmpty || !ownTasks.isEmpty {
+            let work = roundEnd
+            roundEnd.removeAll(keepingCapacity: true)
+            for w in work { w() }
+            let own = ownTasks
+            ownTasks.removeAll(keepingCapacity: true)
+            for task in own { task() }
         }
     }
 

@@ -13,6 +13,8 @@ final class FaultyFile: AppendFile {
         var failAppendAfter: Int?
         var failSync = false
         var syncDelayMicroseconds: UInt32 = 0
+        /// Runs inside the next sync (once), before it reaches the disk: a test holds it there.
+        var duringNextSync: (@Sendable () -> Void)?
     }
 
     let inner: any AppendFile
@@ -41,7 +43,11 @@ final class FaultyFile: AppendFile {
     }
 
     func sync() throws(IOError) {
-        let f = faults.withLock { $0 }
+        let f = faults.withLock { f in
+            defer { f.duringNextSync = nil }
+            return f
+        }
+        f.duringNextSync?()
         if f.syncDelayMicroseconds > 0 { usleep(f.syncDelayMicroseconds) }
         syncs.withLock { $0 += 1 }
         if f.failSync { throw IOError(errno: EIO, function: "fdatasync") }
