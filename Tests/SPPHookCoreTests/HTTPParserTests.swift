@@ -97,6 +97,16 @@ struct HTTPParserTests {
         #expect(HTTPRequestHead(method: "POST", target: target).path == path)
     }
 
+    /// Only ASCII letters fold: `[` is not `{`, `@` is not a backquote, `É` is not `é`.
+    @Test(arguments: [
+        ("Content-Length", "content-length", true), ("HOST", "host", true), ("host", "hosts", false), ("", "", true),
+        ("[", "{", false), ("@", "`", false), ("É", "é", false), ("x-É", "X-É", true), ("transfer-encodinG", "Transfer-Encoding", true),
+    ])
+    func headerNamesCompareIgnoringASCIICase(_ a: String, _ b: String, _ equal: Bool) {
+        #expect(asciiCaseInsensitiveEquals(a, b) == equal)
+        #expect(asciiCaseInsensitiveEquals(b, a) == equal)
+    }
+
     @Test(arguments: golden)
     func wholeAndByteAtATime(_ g: Golden) {
         Self.check(ParserHarness.whole(g.raw.bytes), g, "whole")

@@ -28,11 +28,14 @@ public struct WebhookEnvelope: Sendable, Equatable {
         // labels JSON as a form); otherwise the label decides, and SPP's default is JSON.
         let looksLikeJSON = body.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) == UInt8(ascii: "{")
         let isForm: Bool
-        switch looksLikeJSON ? nil : contentType.map(mediaType) {
-        case _ where looksLikeJSON: isForm = false
-        case "application/x-www-form-urlencoded": isForm = true
-        case .some(let m) where m == "application/json" || m.hasSuffix("+json") || m == "text/json": isForm = false
-        default: isForm = !body.isEmpty
+        if looksLikeJSON {
+            isForm = false
+        } else {
+            switch contentType.map(mediaType) {
+            case "application/x-www-form-urlencoded": isForm = true
+            case .some(let m) where m == "application/json" || m.hasSuffix("+json") || m == "text/json": isForm = false
+            default: isForm = !body.isEmpty
+            }
         }
         if isForm {
             return CanonicalObject(try FormDecoder.decode(body))

@@ -54,26 +54,21 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence {
 
 /// ASCII-only case-insensitive comparison (header names are ASCII tokens).
 public func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
-    let x = a.utf8, y = b.utf8
-    guard x.count == y.count else { return false }
-    // Native strings (every header name the parser makes) compare as two byte buffers.
-    let compared = x.withContiguousStorageIfAvailable { p in
-        y.withContiguousStorageIfAvailable { q in
-            for i in 0..<p.count where !asciiCaseInsensitiveEqual(p[i], q[i]) { return false }
+    guard a.utf8.count == b.utf8.count else { return false }
+    // Compared as two byte buffers (a generic walk over both UTF-8 views costs several times more).
+    var a = a, b = b
+    return a.withUTF8 { x in
+        b.withUTF8 { y in
+            for i in 0..<x.count where asciiLowercased(x[i]) != asciiLowercased(y[i]) { return false }
             return true
         }
     }
-    if let compared = compared ?? nil { return compared }
-    for (p, q) in zip(x, y) where !asciiCaseInsensitiveEqual(p, q) { return false }
-    return true
 }
 
+/// `c` with an ASCII capital letter made small; every other byte as it is.
 @inline(__always)
-private func asciiCaseInsensitiveEqual(_ p: UInt8, _ q: UInt8) -> Bool {
-    if p == q { return true }
-    let lp = (p >= 0x41 && p <= 0x5A) ? p | 0x20 : p
-    let lq = (q >= 0x41 && q <= 0x5A) ? q | 0x20 : q
-    return lp == lq
+func asciiLowercased(_ c: UInt8) -> UInt8 {
+    (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c
 }
 
 extension StringProtocol {
@@ -87,7 +82,7 @@ extension StringProtocol {
 
     public func lowercasedASCII() -> String {
         // Most text (event names, header tokens) has no capital letter: nothing to map.
-        if !self.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) { return String(self) }
-        return String(decoding: self.utf8.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 | 0x20 : $0 }, as: UTF8.self)
+        if !self.utf8.contains(where: { asciiLowercased($0) != $0 }) { return String(self) }
+        return String(decoding: self.utf8.map(asciiLowercased), as: UTF8.self)
     }
 }

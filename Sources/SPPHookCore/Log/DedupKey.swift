@@ -11,23 +11,9 @@ public struct DedupKey: Hashable, Sendable {
 
     /// From the event id's 32 leading hex digits; nil for an id of another form.
     public init?(id: String) {
-        // Contiguous UTF-8 (every native string): read as one buffer.
-        if let parsed = id.utf8.withContiguousStorageIfAvailable(Self.parse) {
-            guard let key = parsed else { return nil }
-            self = key
-            return
-        }
-        var h: UInt64 = 0, l: UInt64 = 0
-        var i = 0
-        for c in id.utf8 {
-            guard i < 32 else { break }
-            guard let d = HTTPSyntax.hexValue(c) else { return nil }
-            if i < 16 { h = h << 4 | UInt64(d) } else { l = l << 4 | UInt64(d) }
-            i += 1
-        }
-        guard i == 32 else { return nil }
-        high = h
-        low = l
+        var id = id
+        guard let key = id.withUTF8(Self.parse) else { return nil }
+        self = key
     }
 
     /// The key in the first 32 bytes of `id` (hex digits), or nil.

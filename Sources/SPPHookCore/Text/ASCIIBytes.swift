@@ -30,6 +30,12 @@ extension Array where Element == UInt8 {
         }
     }
 
+    /// Appends `byte` as two small hex digits.
+    public mutating func append(hex byte: UInt8) {
+        append(.hexDigit(byte >> 4))
+        append(.hexDigit(byte & 0xF))
+    }
+
     /// Appends the last `width` decimal digits of `value` (not negative), zero-padded.
     public mutating func append(digits value: Int, width: Int) {
         var divisor = 1
@@ -40,5 +46,13 @@ extension Array where Element == UInt8 {
             v %= divisor
             divisor /= 10
         }
+    }
+}
+
+extension UInt8 {
+    /// The small hex digit of `nibble` (0–15).
+    @inlinable
+    public static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 internal import COpenSSL
+import SPPHookCore
 
 /// SHA-256 through the system OpenSSL (EVP API, not deprecated in 3.0).
 /// SHA-256 through the system OpenSSL's low-level digest (`SHA256_Init`/`Update`/`Final`):
@@ -27,16 +28,12 @@ public enum SHA256 {
         String(unsafeUninitializedCapacity: bytes.count * 2) { out in
             var i = 0
             for b in bytes {
-                out[i] = hexDigit(b >> 4)
-                out[i + 1] = hexDigit(b & 0xF)
+                out[i] = .hexDigit(b >> 4)
+                out[i + 1] = .hexDigit(b & 0xF)
                 i += 2
             }
             return i
         }
     }
 
-    @inline(__always)
-    private static func hexDigit(_ v: UInt8) -> UInt8 {
-        v < 10 ? UInt8(ascii: "0") + v : UInt8(ascii: "a") + v - 10
-    }
 }
