@@ -32,13 +32,8 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence {
         fields.first(where: { asciiCaseInsensitiveEquals($0.name, name) })?.value
     }
 
-    /// The comma-separated elements of every `name` field, trimmed and lower-cased
-    /// (RFC 9110 §5.6.1 list syntax).
-    public func tokens(_ name: String) -> [String] {
-        Self.tokens(of: values(name))
-    }
-
-    /// The comma-separated elements of `values`, trimmed and lower-cased.
+    /// The comma-separated elements of `values` (a list field's values), trimmed and
+    /// lower-cased (RFC 9110 §5.6.1 list syntax).
     public static func tokens(of values: [String]) -> [String] {
         values.flatMap { value in
             value.split(separator: ",", omittingEmptySubsequences: false).map {
