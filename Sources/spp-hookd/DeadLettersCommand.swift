@@ -21,7 +21,9 @@ struct DeadLettersCommand: ParsableCommand {
             let sinks = try sink.map { [try findSink($0, in: loaded.config)] } ?? loaded.config.sinks
             var total = 0, unreadable = 0
             for s in sinks {
-                for line in DeadLetters(dataDir: loaded.config.dataDir, sink: s.name).list() {
+                let (lines, damaged) = DeadLetters(dataDir: loaded.config.dataDir, sink: s.name).list()
+                for d in damaged { printError("spp-hookd: \(d)") }
+                for line in lines {
                     total += 1
                     if json {
                         print(String(decoding: line, as: UTF8.self))

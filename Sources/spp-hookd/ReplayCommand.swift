@@ -102,7 +102,8 @@ func replay(_ config: DaemonConfig, _ sink: SinkConfig, selection: Replay.Select
             report = engine.deliver(letters)
         } else {
             // In batches from where the selection starts: memory stays flat however much is replayed.
-            try Replay.forEachBatch(dataDir: config.dataDir, config: sink, selection: selection, size: 4096) { batch in
+            try Replay.forEachBatch(dataDir: config.dataDir, config: sink, selection: selection, size: 4096,
+                damaged: { printError("spp-hookd: \($0)") }) { batch in
                 count += batch.count
                 report.add(engine.deliver(batch))
                 return true

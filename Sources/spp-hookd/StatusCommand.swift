@@ -83,7 +83,7 @@ struct StatusCommand: ParsableCommand {
         let cursor = SinkRunner.savedCursor(dataDir: dataDir, sink: sink.name)
         let cursorSeq = max(cursor?.seq ?? 0, live?.cursorSeq ?? 0)
         let lag = lastSeq > cursorSeq ? lastSeq - cursorSeq : 0
-        let dead = DeadLetters(dataDir: dataDir, sink: sink.name).list().count
+        let dead = DeadLetters(dataDir: dataDir, sink: sink.name).list().lines.count
         var retry = "-"
         if let live, live.retrying > 0 {
             retry = "\(live.retrying) waiting" + (live.nextRetryInSeconds.map { ", next in \(Int($0)) s" } ?? "")

@@ -58,10 +58,12 @@ struct TailCommand: ParsableCommand {
         }
         var follower = LogFollower(dataDir: dir)
         for line in follower.last(n, where: keep) { show(line) }
+        for damage in follower.takeDamage() { printError("spp-hookd: \(damage)") }
         fflush(nil)
         guard follow else { return }
         while true {
             let lines = follower.poll()
+            for damage in follower.takeDamage() { printError("spp-hookd: \(damage)") }
             for line in lines where keep(line) { show(line) }
             if lines.isEmpty { usleep(200_000) } else { fflush(nil) }
         }

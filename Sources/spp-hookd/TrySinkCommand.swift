@@ -79,7 +79,7 @@ struct TrySinkCommand: ParsableCommand {
             let events: [LoggedEvent]
             do {
                 events = try Replay.select(dataDir: config.dataDir, config: SinkConfig(name: "try", kind: .file(path: "", mode: 0)),
-                    selection: Replay.Selection(fromSeq: seq), limit: 1)
+                    selection: Replay.Selection(fromSeq: seq), limit: 1, damaged: { printError("spp-hookd: \($0)") })
             } catch {
                 printError("spp-hookd: cannot read the event log in \(config.dataDir): \(error)")
                 throw ExitCode(1)

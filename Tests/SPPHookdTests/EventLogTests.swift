@@ -92,11 +92,11 @@ struct EventLogTests {
         #expect(Self.append(log, clock, id: Self.id(3)) == .stored(seq: 3))
     }
 
-    /// Writes seqs 1 and 2 through the log, then `bytes` straight to the file behind it;
-    /// returns where those bytes start.
+    /// Writes seqs 1 and 2 through the log (unless `events` is 0), then `bytes` straight to
+    /// the file behind it; returns where those bytes start.
     @discardableResult
-    func twoEventsThen(_ bytes: String, _ clock: ManualClock) throws -> UInt64 {
-        do {
+    func twoEventsThen(_ bytes: String, _ clock: ManualClock, events: Int = 2) throws -> UInt64 {
+        if events > 0 {
             let (log, _) = try open(clock)
             _ = Self.append(log, clock, id: Self.id(1))
             _ = Self.append(log, clock, id: Self.id(2))
@@ -127,8 +127,9 @@ struct EventLogTests {
     }
 
     /// A complete line may hold an acknowledged event: never cut, start-up stops and says where.
+    /// (A line with NUL bytes is not complete: see ``aLineWithNULBytesIsReportedAndPassedOver``.)
     @Test(arguments: [
-        "\n\n", "{\"seq\":3,\"id\":\"0000\u{0}\u{0}\u{0}\u{0}}\n", "garbage\n{\"seq\":3}\n",
+        "\n\n", "garbage\n{\"seq\":3}\n",
     ])
     func aDamagedCompleteLineStopsStartUpAndChangesNothing(_ damage: String) throws {
         let clock = ManualClock()

@@ -36,7 +36,7 @@ struct LogRotationTests {
         #expect(log.activeBase == expectedBase)
         #expect(log.durableEnd == expectedBase + Int64(dir.read("data/events.jsonl").utf8.count))
         // A reader from position 0 sees every event once, with contiguous logical offsets.
-        let events = try Replay.select(dataDir: dir.file("data"), config: Self.sink, selection: .init())
+        let events = try Replay.select(dataDir: dir.file("data"), config: Self.sink, selection: .init(), damaged: { _ in })
         #expect(events.map(\.seq) == Array(1...150))
         #expect(zip(events, events.dropFirst()).allSatisfy { $0.end == $1.start })
         #expect(events.first?.start == 0 && events.last?.end == log.durableEnd)
@@ -81,7 +81,7 @@ struct LogRotationTests {
         #expect(log.activeBase == size, "the base comes from the segment, whatever events.base says")
         #expect(log.recovery.lastSeq == 5)
         #expect(EventLogTests.append(log, clock, id: EventLogTests.id(6)) == .stored(seq: 6))
-        let events = try Replay.select(dataDir: dir.file("data"), config: Self.sink, selection: .init())
+        let events = try Replay.select(dataDir: dir.file("data"), config: Self.sink, selection: .init(), damaged: { _ in })
         #expect(events.map(\.seq) == [1, 2, 3, 4, 5, 6])
         #expect(events[5].start == size)
     }
@@ -100,7 +100,7 @@ struct LogRotationTests {
         log.applyRetention()
         #expect(segments.count == 1, "caught up: only keepFiles segments stay")
         // The log still reads from the oldest remaining segment on.
-        let events = try Replay.select(dataDir: dir.file("data"), config: Self.sink, selection: .init())
+        let events = try Replay.select(dataDir: dir.file("data"), config: Self.sink, selection: .init(), damaged: { _ in })
         #expect(events.last?.seq == 150)
     }
 }

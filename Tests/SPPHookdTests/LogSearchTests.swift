@@ -29,14 +29,14 @@ struct LogSearchTests {
         handle.closeFile()
         let data = dir.file("data")
         #expect(LogDirectory(data).rotated().count > 5)
-        let all = try Replay.select(dataDir: data, config: Self.sink, selection: .init())
+        let all = try Replay.select(dataDir: data, config: Self.sink, selection: .init(), damaged: { _ in })
         #expect(all.map(\.seq) == (1...300).map { UInt64($0) })
         for seq in [0, 1, 2, 3, 77, 150, 299, 300, 301, 1_000_000] as [UInt64] {
             let expected = all.filter { $0.seq >= seq }
             let start = LogSearch.start(dataDir: data, fromSeq: seq, since: nil)
             #expect(start <= (expected.first?.start ?? Int64.max), "seq \(seq): starts after its first event")
             if let first = expected.first, seq > 1 { #expect(start == first.start, "seq \(seq): read from the start of the log") }
-            #expect(try Replay.select(dataDir: data, config: Self.sink, selection: .init(fromSeq: seq)).map(\.seq) == expected.map(\.seq))
+            #expect(try Replay.select(dataDir: data, config: Self.sink, selection: .init(fromSeq: seq), damaged: { _ in }).map(\.seq) == expected.map(\.seq))
         }
         let times = Set(all.map(\.head.receivedAt.millisecondsSinceEpoch)).sorted()
         for t in [times[0] - 1000, times[0], times[1], times[times.count / 2], times[times.count - 1], times[times.count - 1] + 1] {
@@ -48,7 +48,7 @@ struct LogSearchTests {
             } else {
                 #expect(start > all[all.count - 1].start, "since \(t): after the last event")
             }
-            #expect(try Replay.select(dataDir: data, config: Self.sink, selection: .init(since: since)).map(\.seq) == expected.map(\.seq))
+            #expect(try Replay.select(dataDir: data, config: Self.sink, selection: .init(since: since), damaged: { _ in }).map(\.seq) == expected.map(\.seq))
         }
     }
 }

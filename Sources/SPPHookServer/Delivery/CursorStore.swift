@@ -11,6 +11,9 @@ import SPPHookCore
 /// damage the slot being written, never the previous position. `save` writes (the
 /// position survives the process at once); `sync` makes it survive a power loss, which
 /// otherwise could only bring back an older position: delivered again, never skipped.
+/// The slots are overwritten in place, never appended, so a failed fdatasync cannot leave
+/// a hole: the disk keeps an older valid slot, and the next successful sync writes the
+/// whole page again from what this process wrote.
 ///
 /// `@unchecked Sendable`: used only by its runner's coordinator thread.
 final class CursorStore: @unchecked Sendable {
@@ -67,12 +70,20 @@ final class CursorStore: @unchecked Sendable {
         let existing = access(path, F_OK) == 0
         fd = try sys("open(\(path))") { Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
         if !existing || (try? readWholeFile(path))?.count != 2 * Self.slotSize {
-            // New (or hand-written) file: lay out both slots, make the name durable.
-            let both = Self.slot(p) + Self.slot(p)
-            try sys("ftruncate(\(path))") { ftruncate(fd, 0) }
-            _ = try sys("pwrite(\(path))") { both.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
-            try sys("fsync(\(path))") { fsync(fd) }
-            try syncDirectory(directory)
+            // New (or hand-written) file: lay out both slots, make the name durable. Until
+            // that has worked the file is not used: the next save lays it out again, never
+            // building on a layout whose sync failed (see ``DurableAppend``).
+            do throws(IOError) {
+                let both = Self.slot(p) + Self.slot(p)
+                try sys("ftruncate(\(path))") { ftruncate(fd, 0) }
+                _ = try sys("pwrite(\(path))") { both.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
+                try sys("fsync(\(path))") { fsync(fd) }
+                try syncDirectory(directory)
+            } catch {
+                Glibc.close(fd)
+                fd = -1
+                throw error
+            }
             nextSlot = 1
         }
     }

@@ -32,14 +32,12 @@ public struct DeadLetters: Sendable {
     public func appendLocked(_ bytes: [UInt8]) throws(IOError) {
         if let slash = path.lastIndex(of: "/") { try makeDirectories(String(path[..<slash])) }
         while true {
-            let fd = try openForAppend(path, mode: 0o600)
-            defer { close(fd) }
-            try sys("flock(\(path))") { flock(fd, LOCK_EX) }
+            let file = POSIXAppendFile(adopting: try openForAppend(path, mode: 0o600), path: path)
+            try sys("flock(\(path))") { flock(file.descriptor, LOCK_EX) }
             var mine = stat(), current = stat()
-            guard fstat(fd, &mine) == 0, stat(path, &current) == 0, mine.st_ino == current.st_ino else { continue }
-            try repairTail(fd, path: path)
-            try writeAll(fd, bytes, path: path)
-            try sys("fdatasync(\(path))") { fdatasync(fd) }
+            guard fstat(file.descriptor, &mine) == 0, stat(path, &current) == 0, mine.st_ino == current.st_ino else { continue }
+            try repairTail(file.descriptor, path: path)
+            try DurableAppend.append(bytes, to: file)
             return
         }
     }
@@ -49,6 +47,8 @@ public struct DeadLetters: Sendable {
     public struct Taken {
         public var lines: [[UInt8]]
         public var files: [String]
+        /// Lines with NUL bytes passed over (what followed a line's last NUL is in `lines`).
+        public var damaged: [LineDamage]
 
         public func finish() {
             for f in files { unlink(f) }
@@ -71,16 +71,34 @@ public struct DeadLetters: Sendable {
         } else if errno != ENOENT {
             throw IOError(errno: errno, function: "open(\(path))")
         }
-        var lines: [[UInt8]] = []
+        var taken = Taken(lines: [], files: files, damaged: [])
         for f in files {
-            lines += try readWholeFile(f, limit: 1 << 30).split(separator: 0x0A).map(Array.init)
+            Self.lines(of: f, try readWholeFile(f, limit: 1 << 30), into: &taken.lines, damaged: &taken.damaged)
         }
-        return Taken(lines: lines, files: files)
+        return taken
     }
 
-    /// The lines (including those of an interrupted retry), without taking them.
-    public func list() -> [[UInt8]] {
-        (leftovers() + [path]).flatMap { ((try? readWholeFile($0, limit: 1 << 30)) ?? []).split(separator: 0x0A).map(Array.init) }
+    /// The lines (including those of an interrupted retry), without taking them, and the
+    /// lines with NUL bytes passed over.
+    public func list() -> (lines: [[UInt8]], damaged: [LineDamage]) {
+        var result: (lines: [[UInt8]], damaged: [LineDamage]) = ([], [])
+        for f in leftovers() + [path] {
+            Self.lines(of: f, (try? readWholeFile(f, limit: 1 << 30)) ?? [], into: &result.lines, damaged: &result.damaged)
+        }
+        return result
+    }
+
+    /// The complete lines of a file's `bytes`; of a line with NUL bytes (``LineDamage``), what
+    /// follows its last NUL. An unterminated last line is being written, or torn (the next
+    /// append cuts it): not a letter yet.
+    private static func lines(of file: String, _ bytes: [UInt8], into lines: inout [[UInt8]], damaged: inout [LineDamage]) {
+        var start = 0
+        while let nl = bytes[start...].firstIndex(of: 0x0A) {
+            let (holed, rest) = LineDamage.split(bytes[start..<nl])
+            if holed > 0 { damaged.append(LineDamage(file: file, offset: Int64(start), bytes: holed)) }
+            if !rest.isEmpty { lines.append(Array(rest)) }
+            start = nl + 1
+        }
     }
 
     /// Files an interrupted `dead-letters retry` left behind.

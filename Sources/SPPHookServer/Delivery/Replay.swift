@@ -76,11 +76,12 @@ public struct Replay {
     }
 
     /// Events from the log that the sink takes and `selection` picks (at most `limit`).
-    public static func select(dataDir: String, config: SinkConfig, selection: Selection, limit: Int = .max) throws(IOError)
-        -> [LoggedEvent]
-    {
+    /// `damaged` hears of every line with NUL bytes passed over.
+    public static func select(
+        dataDir: String, config: SinkConfig, selection: Selection, limit: Int = .max, damaged: @escaping @Sendable (LineDamage) -> Void
+    ) throws(IOError) -> [LoggedEvent] {
         var result: [LoggedEvent] = []
-        try forEachBatch(dataDir: dataDir, config: config, selection: selection, size: min(limit, 1024)) { batch in
+        try forEachBatch(dataDir: dataDir, config: config, selection: selection, size: min(limit, 1024), damaged: damaged) { batch in
             result += batch.prefix(limit - result.count)
             return result.count < limit
         }
@@ -90,12 +91,14 @@ public struct Replay {
     /// Hands the selected events to `body` in batches of up to `size`, reading from where the
     /// selection starts (``LogSearch``), until the log's end or `body` returns false. The log
     /// is read a batch ahead on a thread of its own (``ReadAhead``), so reading and parsing
-    /// overlap what `body` does with the batch before.
+    /// overlap what `body` does with the batch before. `damaged` hears (on the reading thread)
+    /// of every line with NUL bytes passed over.
     public static func forEachBatch(
-        dataDir: String, config: SinkConfig, selection: Selection, size: Int, _ body: ([LoggedEvent]) -> Bool
+        dataDir: String, config: SinkConfig, selection: Selection, size: Int, damaged: @escaping @Sendable (LineDamage) -> Void,
+        _ body: ([LoggedEvent]) -> Bool
     ) throws(IOError) {
         let batches = ReadAhead<[LoggedEvent]>(depth: 1, name: "replay-read") { emit throws(IOError) in
-            try readBatches(dataDir: dataDir, config: config, selection: selection, size: size, emit)
+            try readBatches(dataDir: dataDir, config: config, selection: selection, size: size, damaged: damaged, emit)
         }
         defer { batches.cancel() }
         while let batch = try batches.next() {
@@ -104,12 +107,16 @@ public struct Replay {
     }
 
     private static func readBatches(
-        dataDir: String, config: SinkConfig, selection: Selection, size: Int, _ emit: ([LoggedEvent]) -> Bool
+        dataDir: String, config: SinkConfig, selection: Selection, size: Int, damaged: (LineDamage) -> Void,
+        _ emit: ([LoggedEvent]) -> Bool
     ) throws(IOError) {
         let log = OfflineLog(dataDir: dataDir)
         let start = LogSearch.start(dataDir: dataDir, fromSeq: selection.fromSeq, since: selection.since)
         var reader = LogReader(source: log, offset: start, skipThrough: 0)
-        defer { reader.close() }
+        defer {
+            reader.takeDamage().forEach(damaged)
+            reader.close()
+        }
         let end = log.end
         let filter = selection.events.map { SinkFilter(events: $0) }
         var batch: [LoggedEvent] = []
@@ -121,6 +128,7 @@ public struct Replay {
             guard config.filter.matches(category: e.category, event: e.head.event) else { continue }
             batch.append(e)
             if batch.count >= size {
+                reader.takeDamage().forEach(damaged)
                 guard emit(batch) else { return }
                 batch.removeAll(keepingCapacity: true)
             }
@@ -134,6 +142,7 @@ public struct Replay {
     /// it stays listed, never silently dropped (`unreadable` counts them).
     public func takeDeadLetters() throws(IOError) -> (events: [LoggedEvent], taken: DeadLetters.Taken, unreadable: Int) {
         let taken = try deadLetters.takeAll()
+        for d in taken.damaged { progress(.problem("\(d)")) }
         var events: [LoggedEvent] = []
         var unreadable: [UInt8] = []
         var unreadableCount = 0

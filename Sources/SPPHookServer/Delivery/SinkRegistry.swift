@@ -21,10 +21,8 @@ struct SinkRegistry {
     func add(_ sink: String) throws(IOError) {
         if contains(sink) { return }
         try makeDirectories(parentDirectory(path))
-        let fd = try openForAppend(path, mode: 0o600)
-        defer { close(fd) }
-        try repairTail(fd, path: path)
-        try writeAll(fd, Array((sink + "\n").utf8), path: path)
-        try sys("fsync(\(path))") { fsync(fd) }
+        let file = POSIXAppendFile(adopting: try openForAppend(path, mode: 0o600), path: path)
+        try repairTail(file.descriptor, path: path)
+        try DurableAppend.append(Array((sink + "\n").utf8), to: file)
     }
 }

@@ -204,6 +204,10 @@ public final class SinkRunner: Sendable {
             for e in added { s.window.append(e, now: now) }
         }
         scanned = reader.consumed
+        for damage in reader.takeDamage() {
+            logger.error("the event log has a line with NUL bytes; skipped it", metadata: [
+                "file": "\(damage.file)", "offset": "\(damage.offset)", "damagedBytes": "\(damage.bytes)"])
+        }
         if reader.skippedBytes > skippedBytes {
             logger.error("part of the log this sink had not read was deleted (retention); skipped it",
                 metadata: ["bytes": "\(reader.skippedBytes - skippedBytes)"])

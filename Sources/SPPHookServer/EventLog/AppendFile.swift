@@ -35,10 +35,11 @@ public final class POSIXAppendFile: AppendFile {
         } else if fd < 0 {
             throw IOError(errno: errno, function: "open(\(path))")
         }
-        return (POSIXAppendFile(path: path, fd: fd), created)
+        return (POSIXAppendFile(adopting: fd, path: path), created)
     }
 
-    private init(path: String, fd: Int32) {
+    /// Takes over `fd` (closed with the file), opened for appending to `path`.
+    init(adopting fd: Int32, path: String) {
         self.path = path
         self.fd = fd
     }

@@ -10,7 +10,9 @@ extension EventLog {
     ///
     /// Only an unterminated last line is cut off: that is what a crash during a write leaves
     /// (the batch it belongs to was never acknowledged). The bytes cut off are kept in
-    /// `events.jsonl.torn-<ms>` beside the log. A complete line that is not a readable
+    /// `events.jsonl.torn-<ms>` beside the log. A line with NUL bytes is not a complete line
+    /// (``LineDamage``: a hole a failed write-back left): it is reported and passed over, and
+    /// a record after its last NUL is read. Any other complete line that is not a readable
     /// record may hold an acknowledged event, so it is never cut: start-up stops with an
     /// error that says where it is, and nothing is changed.
     static func recover(
@@ -30,10 +32,20 @@ extension EventLog {
         // the rest the cheap prefix check, so start-up stays fast on a large log.
         let fullCheckFrom = max(0, size - (1 << 20))
         r.scannedBytes += size - start
-        try forEachLine(of: file, from: start, size: size) { line, lineStart, parsed in
+        try forEachLine(of: file, from: start, size: size) { line, lineStart, parsed, holed in
             guard damage == nil else {
                 r.validLinesAfterDamage += parsed == nil ? 0 : 1
                 return
+            }
+            if holed > 0 {
+                let hole = LineDamage(file: path, offset: lineStart - Int64(holed), bytes: holed)
+                r.damagedLines += 1
+                logger.error("the event log has a line with NUL bytes; skipped it",
+                    metadata: ["file": "\(hole.file)", "offset": "\(hole.offset)", "damagedBytes": "\(hole.bytes)"])
+                if parsed == nil {
+                    goodEnd = lineStart + Int64(line.count) + 1
+                    return
+                }
             }
             if let parsed, parsed.seq > r.lastSeq,
                 lineStart < fullCheckFrom || (try? JSONParser.parse(line, maxDepth: JSONParser.storedMaxDepth)) != nil
@@ -84,7 +96,7 @@ extension EventLog {
                 let start = max(0, from - segment.base)
                 let size = try old.size()
                 r.scannedBytes += max(0, size - start)
-                try forEachLine(of: old, from: start, size: size) { _, lineStart, parsed in
+                try forEachLine(of: old, from: start, size: size) { _, lineStart, parsed, _ in
                     guard let parsed else { return }
                     r.lastSeq = max(r.lastSeq, parsed.seq)
                     remember(parsed, at: segment.base + lineStart, in: &dedup, cutoff: cutoff)
@@ -104,10 +116,11 @@ extension EventLog {
     }
 
     /// Calls `body` with every newline-terminated line of `file` from `start` (a line
-    /// boundary) on (without the newline), the line's offset, and its record prefix when it
-    /// has one. Reads 1 MiB at a time.
+    /// boundary) on (without the newline), the line's offset, its record prefix when it has
+    /// one, and how many damaged bytes (``LineDamage``) were passed over in front of it: then
+    /// the line is what followed its last NUL byte. Reads 1 MiB at a time.
     private static func forEachLine(
-        of file: any AppendFile, from start: Int64 = 0, size: Int64, _ body: (ArraySlice<UInt8>, Int64, EventLogLine?) -> Void
+        of file: any AppendFile, from start: Int64 = 0, size: Int64, _ body: (ArraySlice<UInt8>, Int64, EventLogLine?, Int) -> Void
     ) throws(IOError) {
         var offset = start
         var carry: [UInt8] = []
@@ -120,8 +133,14 @@ extension EventLog {
             var start = 0
             // memchr: the byte-at-a-time `firstIndex(of:)` was a third of a scan's time.
             for nl in LogReader.newlines(in: carry, count: carry.count) {
-                let line = carry[start..<nl]
-                body(line, carryStart + Int64(start), EventLogLine(line))
+                var line = carry[start..<nl]
+                var parsed = EventLogLine(line)
+                var holed = 0
+                if parsed == nil {
+                    (holed, line) = LineDamage.split(line)
+                    if holed > 0 { parsed = EventLogLine(line) }
+                }
+                body(line, carryStart + Int64(start + holed), parsed, holed)
                 start = nl + 1
             }
             carry.removeSubrange(0..<start)

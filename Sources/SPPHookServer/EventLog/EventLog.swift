@@ -38,6 +38,8 @@ public final class EventLog: Sendable {
         public var savedTo: String?
         /// Valid-looking lines found after the first bad one (a sign of corruption, not a crash).
         public var validLinesAfterDamage = 0
+        /// Lines with NUL bytes passed over (``LineDamage``).
+        public var damagedLines = 0
         public var dedupEntries = 0
         /// Whether start-up used `dedup.checkpoint`, or why not.
         public var checkpoint = "none"
@@ -349,14 +351,15 @@ public final class EventLog: Sendable {
     /// Cuts a failed batch that could not be cut off earlier (`needsRepair`) off the file.
     static func repairIfNeeded(_ w: inout Writer, logger: Logger) throws(IOError) {
         guard w.needsRepair else { return }
-        try w.file.truncate(to: w.durableSize)
-        try w.file.sync()
+        try DurableAppend.cut(w.file, to: w.durableSize)
         w.needsRepair = false
         logger.notice("event log repaired; accepting events again", metadata: ["size": "\(w.durableSize)"])
     }
 
-    /// Writes and syncs one batch. Returns nil on success, or why it failed (after cutting
-    /// the partial batch off the file so no unacknowledged bytes stay in front of later lines).
+    /// Writes and syncs one batch (``DurableAppend``: a failed write or sync is cut off the
+    /// file and written once more). Returns nil on success, or why it failed; then no byte
+    /// of the batch stays in front of later lines, or `needsRepair` holds appends until the
+    /// cut succeeds.
     private static func write(_ bytes: [UInt8], to w: inout Writer, directory: String, logger: Logger) -> String? {
         if bytes.isEmpty { return nil }
         do throws(IOError) {
@@ -365,20 +368,20 @@ public final class EventLog: Sendable {
                 w.directoryUnsynced = false
             }
             try repairIfNeeded(&w, logger: logger)
-            try w.file.append(bytes)
-            try w.file.sync()
+            do throws(DurableAppend.Failure) {
+                try DurableAppend.append(bytes, to: w.file, synced: w.durableSize)
+            } catch {
+                if case .doubtful = error {
+                    w.needsRepair = true
+                    logger.critical("could not cut a failed batch off the event log", metadata: ["error": "\(error)"])
+                }
+                throw error.ioError
+            }
             w.durableSize += Int64(bytes.count)
             w.lastFailure = nil
             return nil
         } catch {
             logger.error("event log write failed; answering 503", metadata: ["error": "\(error)"])
-            do throws(IOError) {
-                try w.file.truncate(to: w.durableSize)
-                try w.file.sync()
-            } catch {
-                w.needsRepair = true
-                logger.critical("could not cut a failed batch off the event log", metadata: ["error": "\(error)"])
-            }
             w.lastFailure = "event log unavailable: \(error)"
             return w.lastFailure
         }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 import Glibc
-import SPPHookCore
+public import SPPHookCore
 
 /// Reads `events.jsonl` the way `tail` does: the last lines, then new lines as they are
 /// written, across rotations (a rotated segment is read to its end, then the next).
@@ -9,6 +9,8 @@ public struct LogFollower {
     private var reader: LogReader?
     /// Where `last` stopped in the active segment (following starts there).
     private var activeSize: Int64 = 0
+    /// Lines with NUL bytes passed over since the last ``takeDamage()``.
+    private var damage: [LineDamage] = []
 
     public init(dataDir: String) {
         directory = LogDirectory(dataDir)
@@ -38,16 +40,37 @@ public struct LogFollower {
                 // of a `tail` that reads the whole log), then the part before the first one.
                 var lineEnd = chunk.count
                 for newline in LogReader.newlines(in: chunk, count: chunk.count).reversed() where found.count < count {
-                    let line = chunk[(newline + 1)..<lineEnd]
+                    let line = readable(chunk[(newline + 1)..<lineEnd], path: path, at: position)
                     if !line.isEmpty && keep(Array(line)) { found.append(Array(line)) }
                     lineEnd = newline
                 }
                 let first = chunk[..<lineEnd]
                 carry = position > 0 ? Array(first) : []
-                if position == 0, !first.isEmpty, found.count < count, keep(Array(first)) { found.append(Array(first)) }
+                if position == 0, found.count < count {
+                    let line = readable(first, path: path, at: 0)
+                    if !line.isEmpty, keep(Array(line)) { found.append(Array(line)) }
+                }
             }
         }
         return found.reversed()
+    }
+
+    /// `line` (read from a chunk at file offset `at`) less the damaged part of a line with
+    /// NUL bytes, which is recorded.
+    private mutating func readable(_ line: ArraySlice<UInt8>, path: String, at: Int64) -> ArraySlice<UInt8> {
+        let (holed, rest) = LineDamage.split(line)
+        if holed > 0 { damage.append(LineDamage(file: path, offset: at + Int64(line.startIndex), bytes: holed)) }
+        return rest
+    }
+
+    /// The lines with NUL bytes passed over since the last call (by `last` and `poll`).
+    public mutating func takeDamage() -> [LineDamage] {
+        if var current = reader {
+            damage += current.takeDamage()
+            reader = current
+        }
+        defer { damage = [] }
+        return damage
     }
 
     private mutating func openActive() {

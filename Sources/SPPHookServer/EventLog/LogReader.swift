@@ -66,10 +66,14 @@ struct LogReader {
     private(set) var consumed: CursorStore.Position
     /// Bytes jumped over because retention had deleted the segment holding them.
     private(set) var skippedBytes: Int64 = 0
+    /// Lines with NUL bytes read since the owner last took them (``takeDamage()``).
+    private var damage: [LineDamage] = []
     private var pending: [LoggedEvent] = []
     private var pendingIndex = 0
     private var fd: Int32 = -1
     private var segmentBase: Int64 = 0
+    /// The open segment's file, for reports.
+    private var segmentPath = ""
     /// The open segment's logical end; nil while it is the active (growing) one.
     private var segmentEnd: Int64?
 
@@ -123,7 +127,7 @@ struct LogReader {
                     Glibc.close(fd)
                     continue
                 }
-                (self.fd, segmentBase, segmentEnd) = (fd, base, nil)
+                (self.fd, segmentBase, segmentEnd, segmentPath) = (fd, base, nil, source.directory.activePath)
                 return
             }
             // Closed segments never change (only retention deletes them): the listing is kept
@@ -145,7 +149,7 @@ struct LogReader {
                 }
                 throw IOError(errno: errno, function: "open(\(segment.path))")
             }
-            (self.fd, segmentBase, segmentEnd) = (fd, segment.base, segment.end)
+            (self.fd, segmentBase, segmentEnd, segmentPath) = (fd, segment.base, segment.end, segment.path)
             return
         }
     }
@@ -182,9 +186,19 @@ struct LogReader {
         var events: [LoggedEvent] = []
         var lineStart = 0
         for i in Self.newlines(in: buffer, count: got) {
-            let line = buffer[lineStart..<i]
-            let start = offset + Int64(lineStart)
-            if let head = EventLogLine(line), head.seq > skipThrough {
+            var line = buffer[lineStart..<i]
+            var start = offset + Int64(lineStart)
+            var head = EventLogLine(line)
+            if head == nil {
+                // Not a record: a line with a hole in it is reported, and a record written
+                // after the hole is still read.
+                let (damaged, rest) = LineDamage.split(line)
+                if damaged > 0 {
+                    damage.append(LineDamage(file: segmentPath, offset: start - segmentBase, bytes: damaged))
+                    (line, start, head) = (rest, start + Int64(damaged), EventLogLine(rest))
+                }
+            }
+            if let head, head.seq > skipThrough {
                 events.append(LoggedEvent(line: Array(line), start: start, end: offset + Int64(i) + 1, head: head))
                 skipThrough = head.seq
             }
@@ -197,6 +211,12 @@ struct LogReader {
         offset += Int64(lineStart)
         if events.isEmpty { consumed.offset = max(consumed.offset, offset) }
         return events
+    }
+
+    /// The lines with NUL bytes read since the last call, for the owner to report.
+    mutating func takeDamage() -> [LineDamage] {
+        defer { damage = [] }
+        return damage
     }
 
     /// Where the newlines are in the first `count` bytes (memchr: a byte-at-a-time loop was a

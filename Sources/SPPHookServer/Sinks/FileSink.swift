@@ -69,10 +69,8 @@ public struct FileSink: EventSink {
         if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
             try makeDirectories(String(path[..<slash]), mode: 0o750)
         }
-        let fd = try openForAppend(path, mode: mode_t(mode))
-        defer { close(fd) }
-        try repairTail(fd, path: path)
-        try writeAll(fd, bytes, path: path)
-        try sys("fdatasync(\(path))") { fdatasync(fd) }
+        let file = POSIXAppendFile(adopting: try openForAppend(path, mode: mode_t(mode)), path: path)
+        try repairTail(file.descriptor, path: path)
+        try DurableAppend.append(bytes, to: file)
     }
 }

@@ -5,6 +5,7 @@
     powercut.py --binary SPP_HOOKD --cuts N [--seed S] [--eio RATE] [--workdir DIR]
     powercut.py --selftest [--workdir DIR]
     powercut.py --binary SPP_HOOKD --scenario dirsync-retry [--workdir DIR]
+    powercut.py --binary SPP_HOOKD --scenario fsync-eio --target PATH_PART [--workdir DIR]
 
 Each cut: concurrent clients post events; at a random moment the daemon is killed (-9) and
 the filesystem drops everything that was not durable; then the daemon starts again on what
@@ -14,7 +15,10 @@ survived and this checks, for every acknowledged event and every sink:
     reads, and lines seen at an earlier check are byte-identical;
   - every event at or below a sink's recovered cursor is in that sink's output (file sink:
     the line itself; failing hook: a readable dead letter), and every complete line of a
-    sink file reads.
+    sink file reads;
+  - no complete line of any file the daemon wrote (log segments, sink files, dead letters,
+    cursors, the registry) holds a NUL byte: the hole a failed fsync leaves when a writer
+    builds on bytes whose sync failed (powerfs models it).
 Half the cuts start from a fresh data directory, half from a pre-created layout. With
 --eio, that share of file and directory fsyncs fail (EIO) while clients post. Prints one
 JSON summary line and exits 1 on any violation.
@@ -22,6 +26,12 @@ JSON summary line and exits 1 on any violation.
 --scenario dirsync-retry is one case, not a random walk: the file sink's first directory
 sync fails (EIO) and its retry finds the directory already there (in memory only); after a
 clean stop and a cut, every event at or below its cursor must still be in its output.
+
+--scenario fsync-eio is one case too: the first fdatasync of the file whose path contains
+--target (out/orders.jsonl, data/events.jsonl, dead-letters/hook.jsonl, ...) fails with EIO
+while a backlog of order events is written; the writer goes on (a retry, the next batch),
+every event reaches the sinks' cursors, then the daemon is killed and the power cut. Every
+check above must hold, the new one first: no NUL bytes left by the failed sync.
 """
 import argparse
 import http.client
@@ -219,6 +229,32 @@ class Checker:
             for seq in by_seq:
                 if seq <= cursor and seq not in found:
                     self.fail(cut, f"sink {sink}: cursor {cursor} but seq {seq} is not in its output")
+        for path, offset in nul_lines(self.root):
+            self.fail(cut, f"a line with NUL bytes in {os.path.relpath(path, self.root)} at byte {offset}")
+
+
+def nul_lines(root):
+    """(file, byte offset) of every complete line holding a NUL byte, in every text file below
+    root (the dedup checkpoint is binary, and checksummed). An unterminated tail is not a
+    line: start-up or the next append cuts it."""
+    found = []
+    for top, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(top, name)
+            if name in (".powerfs", "dedup.checkpoint", "dedup.checkpoint.tmp") or name.startswith(".fuse_hidden"):
+                continue
+            try:
+                data = open(path, "rb").read()
+            except OSError:
+                continue
+            at = data.find(b"\0")
+            while at >= 0:
+                end = data.find(b"\n", at)
+                if end < 0:
+                    break
+                found.append((path, data.rfind(b"\n", 0, at) + 1))
+                at = data.find(b"\0", end)
+    return found
 
 
 def sink_status(binary, config):
@@ -389,6 +425,100 @@ def dirsync_retry_steps(args, fs, config, daemon_log, checker, summary, daemons)
         checker.check(0, args.binary, config, acked)
 
 
+def fsync_eio(args):
+    """See the module's docstring: one failed fdatasync of --target under a backlog."""
+    work = tempfile.mkdtemp(prefix="powercut-fsync-eio-", dir=args.workdir)
+    fs = Filesystem(work)
+    fs.mount()
+    config = os.path.join(work, "config.json")
+    write_config(fs.mnt, config)
+    precreate(fs.mnt)
+    daemon_log = os.path.join(work, "daemon.log")
+    checker = Checker(fs.mnt)
+    summary = {"scenario": "fsync-eio", "target": args.target, "acknowledged": 0, "refused": 0, "failedFsyncs": 0,
+               "delivered": False}
+    daemons = [Daemon(args.binary, config, daemon_log)]
+    try:
+        fsync_eio_steps(args, fs, config, daemon_log, checker, summary, daemons)
+    finally:
+        for daemon in daemons:
+            daemon.kill()
+        fs.unmount()
+    if not checker.violations and not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(dict(summary, violations=len(checker.violations), examples=checker.violations[:10], workdir=work)))
+    return 0 if not checker.violations else 1
+
+
+def fsync_eio_steps(args, fs, config, daemon_log, checker, summary, daemons):
+    daemon = daemons[-1]
+    if daemon.port is None:
+        checker.fail(0, "daemon did not start: " + open(daemon_log, errors="replace").read()[-600:])
+        return
+    # The sinks open their files on the first event: make them exist before the armed sync.
+    acked = post_orders(daemon.port, "warm", 3)
+    wait_for_cursors(args.binary, config, max(s for s, _, _ in acked), summary)
+    fs.control(f"fail-fsync-path {args.target} 1")
+    batch = post_orders(daemon.port, "backlog", 3000)
+    acked += batch
+    summary["acknowledged"] = len(acked)
+    summary["refused"] = 3003 - len(acked)
+    if not batch:
+        checker.fail(0, "no event of the backlog was acknowledged")
+        return
+    summary["delivered"] = wait_for_cursors(args.binary, config, max(s for s, _, _ in acked), summary)
+    summary["failedFsyncs"] = fs.counters().get("failedFsync", 0)
+    daemon.kill()
+    fs.cut()
+    fs.mount()
+    daemons.append(Daemon(args.binary, config, daemon_log))
+    if daemons[-1].port is None:
+        checker.fail(0, "daemon did not start after the cut: " + open(daemon_log, errors="replace").read()[-800:])
+    else:
+        checker.check(0, args.binary, config, acked)
+
+
+def post_orders(port, prefix, count):
+    """Posts `count` order events over 4 connections; [(seq, id, event)] of those acknowledged
+    (a 503 while the log's sync failed is not, and is not retried here)."""
+    acked, lock = [], threading.Lock()
+
+    def client(k):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for n in range(k, count, 4):
+            ident = f"{prefix}-{n}"
+            body = json.dumps({"event": "order.created", "created": 1558608668, "token": TOKEN,
+                               "data": {"id": ident, "pad": "p" * (n % 700)}})
+            try:
+                conn.request("POST", "/spp/main", body, {"Content-Type": "application/json"})
+                r = conn.getresponse()
+                data = r.read()
+            except (OSError, http.client.HTTPException):
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                continue
+            if r.status == 200:
+                with lock:
+                    acked.append((json.loads(data)["seq"], ident, "order.created"))
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return acked
+
+
+def wait_for_cursors(binary, config, seq, summary, sinks=("files", "hook")):
+    """True once every sink's cursor reached `seq` (a retry after the failed sync included)."""
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if all(sink_cursor(binary, config, s) >= seq for s in sinks):
+            return True
+        time.sleep(0.1)
+    summary["stuckCursors"] = {s: sink_cursor(binary, config, s) for s in sinks}
+    return False
+
+
 def selftest(args):
     """The filesystem's own model, checked before anything runs on it."""
     work = tempfile.mkdtemp(prefix="powerfs-selftest-", dir=args.workdir)
@@ -454,6 +584,47 @@ def selftest(args):
         os.fsync(fd)
         os.close(fd)
     expect(shapes == {"none", "zeros", "prefix"}, f"torn cuts left only {shapes}")
+    # A failed fsync loses what it would have written (the kernel marks the pages clean):
+    # appended bytes become a hole once a later sync succeeds; overwritten ones keep the
+    # disk's old bytes; truncating them away and writing again is safe.
+    fd = os.open(m + "/kept/eio", os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    os.write(fd, b"AAAA\n"); os.fsync(fd)
+    os.write(fd, b"lost\n")
+    fs.control("fail-fsync-path /kept/eio 1")
+    try:
+        os.fsync(fd)
+        failures.append("fail-fsync-path did not fail")
+    except OSError:
+        pass
+    expect(open(m + "/kept/eio", "rb").read() == b"AAAA\nlost\n", "the page cache keeps the unsynced bytes")
+    os.write(fd, b"next\n"); os.fsync(fd); os.close(fd)
+    fd = os.open(m + "/kept/overwritten", os.O_RDWR | os.O_CREAT, 0o600)
+    os.pwrite(fd, b"old!", 0); os.fsync(fd)
+    os.pwrite(fd, b"new!", 0)
+    fs.control("fail-fsync 1")
+    try:
+        os.fsync(fd)
+        failures.append("fail-fsync did not fail")
+    except OSError:
+        pass
+    os.pwrite(fd, b"more", 4); os.fsync(fd); os.close(fd)
+    fd = os.open(m + "/kept/cut-back", os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    os.write(fd, b"AAAA\n"); os.fsync(fd)
+    os.write(fd, b"lost\n")
+    fs.control("fail-fsync 1")
+    try:
+        os.fsync(fd)
+        failures.append("fail-fsync did not fail")
+    except OSError:
+        pass
+    os.ftruncate(fd, 5); os.fsync(fd)
+    os.write(fd, b"next\n"); os.fsync(fd); os.close(fd)
+    dsync(m + "/kept")
+    fs.cut()
+    fs.mount()
+    expect(open(m + "/kept/eio", "rb").read() == b"AAAA\n\0\0\0\0\0next\n", "a failed fsync's bytes became a hole")
+    expect(open(m + "/kept/overwritten", "rb").read() == b"old!more", "a failed fsync's overwrite kept the old bytes")
+    expect(open(m + "/kept/cut-back", "rb").read() == b"AAAA\nnext\n", "cut back and written again")
     fs.unmount()
     if not failures:
         shutil.rmtree(work, ignore_errors=True)
@@ -468,10 +639,13 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--eio", type=float, default=0.0)
     p.add_argument("--workdir", default=None)
+    p.add_argument("--keep", action="store_true", help="keep the work folder (with daemon.log and the state) even when all held")
     p.add_argument("--selftest", action="store_true")
-    p.add_argument("--scenario", choices=["dirsync-retry"])
+    p.add_argument("--scenario", choices=["dirsync-retry", "fsync-eio"])
+    p.add_argument("--target", default="out/orders.jsonl", help="with --scenario fsync-eio: part of the path whose sync fails")
     args = p.parse_args()
-    sys.exit(selftest(args) if args.selftest else dirsync_retry(args) if args.scenario else run(args))
+    scenarios = {"dirsync-retry": dirsync_retry, "fsync-eio": fsync_eio}
+    sys.exit(selftest(args) if args.selftest else scenarios[args.scenario](args) if args.scenario else run(args))
 
 
 if __name__ == "__main__":

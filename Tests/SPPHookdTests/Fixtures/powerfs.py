@@ -9,6 +9,13 @@ fdatasync); a directory entry (create, mkdir, rename, link, unlink) once its par
 directory is fsynced. Until then a write or a rename is visible to every process, as in a
 page cache, and a power cut drops it.
 
+A failed file fsync behaves as Linux's write-back error handling does ("fsyncgate"): the
+kernel reports the error once and marks the dirty pages clean. Processes still read what
+they wrote, but the bytes written since the file's last successful sync never reach the
+disk: every later successful sync persists the file at its full size with those ranges as
+the disk had them (old bytes where the file was overwritten in place, zeros past its old
+end: a hole). Only a write to such a range, or a truncate below it, makes it ordinary again.
+
 Control file `MOUNTPOINT/.powerfs` (write one command per write):
   cut                 power cut: write the durable state to STATE_FILE and unmount (kill
                       every process using the mount first); start again on STATE_FILE to
@@ -16,7 +23,9 @@ Control file `MOUNTPOINT/.powerfs` (write one command per write):
   cut torn SEED       the same, but data appended after a file's last fsync may partly
                       survive, as after a partial writeback: a random prefix of it, or as
                       many NUL bytes (the size reached the disk, the data did not)
-  fail-fsync N        the next N file fsyncs fail with EIO (nothing becomes durable)
+  fail-fsync N        the next N file fsyncs fail with EIO (what they would have made durable
+                      is lost, as above)
+  fail-fsync-path S N the next N fsyncs of a file whose path contains S fail with EIO
   fail-dirsync N      the next N directory fsyncs fail with EIO
   fail-rate P SEED    from now on each fsync (file or directory) fails with probability P
 Reading it gives counters as JSON.
@@ -54,6 +63,8 @@ class Node:
         self.durable = b""  # files: what survives a cut
         self.entries = {}  # directories: name -> Node, as processes see them
         self.durable_entries = {}  # directories: what survives a cut
+        self.dirty = []  # files: [start, end) ranges written since the last successful sync
+        self.lost = []  # files: ranges whose write-back failed (see the module's docstring)
 
     @property
     def is_dir(self):
@@ -73,6 +84,7 @@ class PowerFS(fuse.Operations):
         self.fail_fsync = 0
         self.fail_dirsync = 0
         self.fail_rate = 0.0
+        self.fail_path = (None, 0)
         self.random = random.Random(0)
         if os.path.exists(state_file):
             with open(state_file, "rb") as f:
@@ -158,7 +170,10 @@ class PowerFS(fuse.Operations):
             return self.handles[fh]
         return self._lookup(path)
 
-    def _should_fail(self, kind):
+    def _should_fail(self, kind, path):
+        if kind == "file" and self.fail_path[1] > 0 and path and self.fail_path[0] in path:
+            self.fail_path = (self.fail_path[0], self.fail_path[1] - 1)
+            return True
         if kind == "file" and self.fail_fsync > 0:
             self.fail_fsync -= 1
             return True
@@ -183,6 +198,8 @@ class PowerFS(fuse.Operations):
             fuse.fuse_exit()
         elif words[0] == "fail-fsync":
             self.fail_fsync = int(words[1])
+        elif words[0] == "fail-fsync-path":
+            self.fail_path = (words[1], int(words[2]))
         elif words[0] == "fail-dirsync":
             self.fail_dirsync = int(words[1])
         elif words[0] == "fail-rate":
@@ -258,7 +275,7 @@ class PowerFS(fuse.Operations):
                 return 0
             n = self._lookup(path)
             if flags & os.O_TRUNC:
-                n.data = bytearray()
+                _resize(n, 0)
             return self._open_handle(n)
 
     def opendir(self, path):
@@ -288,6 +305,8 @@ class PowerFS(fuse.Operations):
                 n.data.extend(b"\0" * (offset - len(n.data)))
             n.data[offset:offset + len(data)] = data
             n.mtime = time.time_ns()
+            n.lost = _without(n.lost, offset, offset + len(data))
+            n.dirty.append((offset, offset + len(data)))
             return len(data)
 
     def truncate(self, path, length, fh=None):
@@ -295,21 +314,30 @@ class PowerFS(fuse.Operations):
             if path == CONTROL:
                 return
             n = self._node(path, fh)
-            if length < len(n.data):
-                del n.data[length:]
-            else:
-                n.data.extend(b"\0" * (length - len(n.data)))
+            _resize(n, length)
 
     def _sync(self, kind, path, fh):
         """fsync of a file (its data becomes durable) or a directory (its entries do)."""
         with self.mutex:
             self.counters["fsync" if kind == "file" else "fsyncdir"] += 1
-            if self._should_fail(kind):
-                self.counters["failedFsync" if kind == "file" else "failedDirsync"] += 1
-                raise fuse.FuseOSError(errno.EIO)
             n = self._node(path, fh)
+            if self._should_fail(kind, path):
+                self.counters["failedFsync" if kind == "file" else "failedDirsync"] += 1
+                if kind == "file":
+                    # The pages are marked clean: their bytes will never be written back.
+                    n.lost += n.dirty
+                    n.dirty = []
+                raise fuse.FuseOSError(errno.EIO)
             if kind == "file":
-                n.durable = bytes(n.data)
+                image = bytearray(n.data)
+                for start, end in n.lost:
+                    end = min(end, len(image))
+                    if start < end:
+                        old = n.durable[start:end]
+                        image[start:end] = old + b"\0" * (end - start - len(old))
+                n.durable = bytes(image)
+                # The lost ranges stay lost: their pages are clean, no later sync writes them.
+                n.dirty = []
             else:
                 n.durable_entries = dict(n.entries)
 
@@ -372,6 +400,31 @@ class PowerFS(fuse.Operations):
             if path != CONTROL:
                 self._lookup(path)
             return 0
+
+
+def _without(ranges, start, end):
+    """`ranges` less [start, end)."""
+    out = []
+    for a, b in ranges:
+        if b <= start or a >= end:
+            out.append((a, b))
+            continue
+        if a < start:
+            out.append((a, start))
+        if b > end:
+            out.append((end, b))
+    return out
+
+
+def _resize(n, length):
+    """truncate(2) and O_TRUNC: the bytes past `length` go, those grown are written zeros."""
+    if length < len(n.data):
+        del n.data[length:]
+        n.lost = _without(n.lost, length, 1 << 62)
+        n.dirty = [(a, min(b, length)) for a, b in n.dirty if a < length]
+    else:
+        n.dirty.append((len(n.data), length))
+        n.data.extend(b"\0" * (length - len(n.data)))
 
 
 def main():
