@@ -66,19 +66,23 @@ extension EventLog {
         }
         dedup.expire(now: now.millisecondsSinceEpoch)
         r.dedupEntries = dedup.count
-        if goodEnd < size {
-            r.tornBytes = size - goodEnd
-            let side = "\(path).torn-\(now.millisecondsSinceEpoch)"
-            let tail = try file.read(at: goodEnd, count: Int(size - goodEnd))
-            try saveSideFile(side, tail)
-            try file.truncate(to: goodEnd)
-            try file.sync()
-            r.savedTo = side
-            logger.warning(
-                "event log had an unterminated last line (a crash during a write, never acknowledged); cut it off and kept it aside",
-                metadata: ["bytes": "\(r.tornBytes)", "savedTo": "\(side)"])
-        }
+        if goodEnd < size { try cutTornTail(of: file, path: path, from: goodEnd, size: size, now: now, into: &r, logger: logger) }
         return r
+    }
+
+    /// Cuts an unterminated last line off, after keeping it in `events.jsonl.torn-<ms>`.
+    private static func cutTornTail(
+        of file: any AppendFile, path: String, from goodEnd: Int64, size: Int64, now: Timestamp, into r: inout Recovery, logger: Logger
+    ) throws(IOError) {
+        r.tornBytes = size - goodEnd
+        let side = "\(path).torn-\(now.millisecondsSinceEpoch)"
+        let tail = try file.read(at: goodEnd, count: Int(size - goodEnd))
+        try saveSideFile(side, tail)
+        try DurableAppend.cut(file, to: goodEnd)
+        r.savedTo = side
+        logger.warning(
+            "event log had an unterminated last line (a crash during a write, never acknowledged); cut it off and kept it aside",
+            metadata: ["bytes": "\(r.tornBytes)", "savedTo": "\(side)"])
     }
 
     /// Rotated segments hold complete lines only. The newest gives the last seq when the
