@@ -83,7 +83,7 @@ struct Serve: ParsableCommand {
             "tls": "\(loaded.config.tls == nil ? "off" : "on")",
         ])
         let reporter = StatusReporter(daemon: daemon, notifier: notifier, logger: logger)
-        notifier.notify("READY=1\nSTATUS=\(daemon.statusLine)")
+        notifier.notify(Self.ready(daemon))
         reporter.start()
         serveSignals(signals, daemon: daemon, descriptors: descriptors, notifier: notifier, logger: logger)
     }
@@ -147,6 +147,14 @@ struct Serve: ParsableCommand {
         } catch {
             logger.error("reload failed; keeping the running configuration", metadata: ["reason": "\(error)"])
         }
-        notifier.notify("READY=1\nSTATUS=\(daemon.statusLine)")
+        notifier.notify(ready(daemon))
+    }
+
+    /// READY=1 with the status line and where the daemon listens, in fields of our own
+    /// (sd_notify(3): names not listed there are best prefixed with X_), so a supervisor or
+    /// a test learns the ports it was given (`listen: 127.0.0.1:0`) from readiness itself.
+    static func ready(_ daemon: Daemon) -> String {
+        "READY=1\nSTATUS=\(daemon.statusLine)\nX_SPP_HOOKD_LISTEN=\(daemon.addresses.joined(separator: ","))"
+            + "\nX_SPP_HOOKD_ADMIN=\(daemon.adminAddress ?? "off")"
     }
 }

@@ -44,7 +44,8 @@ struct CommandLineTests {
         try p.run()
         var text = ""
         let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline && !text.contains("listening on") && !text.contains("cannot listen") {
+        // The line that names the configuration's source comes before the listener is opened.
+        while Date() < deadline && !text.contains("configuration loaded") {
             let data = pipe.fileHandleForReading.availableData
             if data.isEmpty { break }
             text += String(decoding: data, as: UTF8.self)

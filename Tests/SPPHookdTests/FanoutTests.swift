@@ -31,10 +31,9 @@ struct FanoutTests {
 
     @Test func fileSinkAppendsMatchingLinesPerCategory() throws {
         let dir = TemporaryDirectory()
-        let manager = try FakeServiceManager(dir: dir)
         let daemon = try DaemonProcess(dir: dir, extra: """
             "sinks": [{"name": "files", "type": "file", "path": "\(dir.file("out"))/{category}.jsonl", "categories": ["orders", "invoices"]}]
-            """, environment: ["NOTIFY_SOCKET": manager.path])
+            """)
         _ = try Self.post(daemon, [("order.created", "A"), ("invoice.paid", "B"), ("ticket.created", "C"), ("order.tagged", "D")])
         try waitFor { Self.lines(dir.file("out/orders.jsonl")).count == 2 && Self.lines(dir.file("out/invoices.jsonl")).count == 1 }
         let logLines = Self.lines(dir.file("data/events.jsonl"))
@@ -45,14 +44,13 @@ struct FanoutTests {
         #expect(mode == 0o600)
         try waitFor { dir.read("data/cursors/files.json").contains("\"seq\":4") }
         // systemd's STATUS= counts deliveries and failing sinks.
-        let status = manager.collect(until: Date().addingTimeInterval(5)) { $0.contains { $0.fields["STATUS"]?.contains("delivered 3,") == true } }
+        let status = daemon.manager.collect(until: Date().addingTimeInterval(60)) { $0.contains { $0.fields["STATUS"]?.contains("delivered 3,") == true } }
         #expect(status.contains { $0.fields["STATUS"] == "received 4, stored 4, duplicates 0, rejected 0, failed 0, delivered 3, failing sinks 0" },
             "\(status.map(\.raw))")
     }
 
     @Test func shellSinkGetsArgumentsEnvironmentAndStdin() throws {
         let dir = TemporaryDirectory()
-        let manager = try FakeServiceManager(dir: dir)
         let hook = try Self.script(dir, "hook.sh", """
             printf '%s|%s|%s|%s|%s|%s|%s|%s|%s|%s\\n' "$1" "$SPP_EVENT" "$SPP_CATEGORY" "$SPP_SEQ" "$SPP_EVENT_ID" "$SPP_ENDPOINT" \
               "$SPP_CREATED" "$SPP_DATA_ID" "${NOTIFY_SOCKET:-none}" "$(ls /proc/self/fd | wc -l)" >> "\(dir.file("env.txt"))"
@@ -61,7 +59,7 @@ struct FanoutTests {
             """)
         let daemon = try DaemonProcess(dir: dir, extra: """
             "sinks": [{"name": "hook", "type": "shell", "command": ["\(hook)", "arg with spaces; $(not expanded)"], "events": ["order.*"]}]
-            """, environment: ["NOTIFY_SOCKET": manager.path])
+            """)
         let seqs = try Self.post(daemon, [("order.created", "A-1"), ("invoice.paid", "B"), ("order.status_changed", "A-2")])
         // The hook writes env.txt before it copies its stdin: wait for both.
         try waitFor { Self.lines(dir.file("env.txt")).count == 2 && Self.lines(dir.file("stdin.txt")).count == 2 }

@@ -203,10 +203,8 @@ struct ReceiveEndToEndTests {
         // Slowloris: a head that never completes gets 408 after the header timeout.
         let slow = try RawHTTPClient(port: daemon.port)
         slow.send("POST /spp/main HTTP/1.1\r\nHost: a\r\n")
-        let start = Date()
         let r = try #require(slow.readResponse())
         #expect(r.status == 408)
-        #expect(Date().timeIntervalSince(start) < 5)
         #expect(slow.isClosedByPeer())
         // A body that stalls gets 408 after the body timeout.
         let slowBody = try RawHTTPClient(port: daemon.port)

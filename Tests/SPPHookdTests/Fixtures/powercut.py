@@ -40,6 +40,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -101,26 +102,35 @@ class Filesystem:
 
 
 class Daemon:
+    """The daemon under a notify socket of our own: it is ready, and its port known, once it
+    sends READY=1 (X_SPP_HOOKD_LISTEN names the port). The socket is removed right after, so
+    later notifications fail at once rather than fill a queue nobody reads."""
+
     def __init__(self, binary, config, log):
-        env = dict(os.environ, PC_TOKEN=TOKEN, SWIFT_BACKTRACE="enable=no")
+        notify_path = tempfile.mktemp(prefix="powercut-notify-", dir="/tmp")
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(notify_path)
+        notify.settimeout(0.2)
+        env = dict(os.environ, PC_TOKEN=TOKEN, SWIFT_BACKTRACE="enable=no", NOTIFY_SOCKET=notify_path)
         self.log = log
         self.proc = subprocess.Popen([binary, "serve", "--config", config, "--log-format", "text"], env=env,
                                      stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
         self.port = None
-        deadline = time.time() + 30
-        while time.time() < deadline and self.proc.poll() is None:
-            text = open(log, errors="replace").read()
-            marker = text.rfind("listening on 127.0.0.1:")
-            if marker >= 0 and marker > text.rfind("configuration loaded") - 1:
-                digits = ""
-                for c in text[marker + len("listening on 127.0.0.1:"):]:
-                    if not c.isdigit():
-                        break
-                    digits += c
-                if digits:
-                    self.port = int(digits)
-                    return
-            time.sleep(0.02)
+        try:
+            deadline = time.time() + 30
+            while time.time() < deadline and self.proc.poll() is None and self.port is None:
+                try:
+                    message = notify.recv(4096).decode(errors="replace")
+                except socket.timeout:
+                    continue
+                fields = dict(line.split("=", 1) for line in message.split("\n") if "=" in line)
+                if fields.get("READY") == "1":
+                    listen = [a for a in fields.get("X_SPP_HOOKD_LISTEN", "").split(",") if a.startswith("127.0.0.1:")]
+                    self.port = int(listen[0].split(":")[1]) if listen else None
+                    break
+        finally:
+            notify.close()
+            os.unlink(notify_path)
 
     def kill(self):
         if self.proc.poll() is None:

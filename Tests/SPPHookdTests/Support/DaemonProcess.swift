@@ -3,7 +3,8 @@ import Foundation
 import Synchronization
 
 /// The real `spp-hookd` binary, started as a child process on a loopback port chosen by
-/// the kernel (`listen: 127.0.0.1:0`); the port is read from its "listening on" log line.
+/// the kernel (`listen: 127.0.0.1:0`) under a fake service manager (`NOTIFY_SOCKET`): it is
+/// ready, and its ports are known, once it sends READY=1 (with `X_SPP_HOOKD_LISTEN`).
 final class DaemonProcess {
     static var binary: String {
         if let explicit = ProcessInfo.processInfo.environment["SPP_HOOKD_BIN"] { return explicit }
@@ -24,6 +25,10 @@ final class DaemonProcess {
     let process = Process()
     private let stderrText = TextBuffer()
     private(set) var port: UInt16 = 0
+    /// Plays systemd's side of sd_notify for this process.
+    let manager: FakeServiceManager
+    /// What the daemon sent up to and including READY=1 (`launch` waited for it).
+    private(set) var startMessages: [FakeServiceManager.Message] = []
 
     /// Writes `config.json` into `dir` (dataDir `data`, listen on port 0) and starts the daemon.
     /// - Parameter extra: more top-level config members (`"limits": {...}`), as JSON text.
@@ -32,6 +37,7 @@ final class DaemonProcess {
         wrapper: [String] = [], start: Bool = true
     ) throws {
         self.dir = dir
+        manager = try FakeServiceManager(dir: dir, name: "notify-\(UUID().uuidString.prefix(8)).sock")
         let config = """
             {"listen": "127.0.0.1:0", "dataDir": "\(dir.file("data"))",
              "endpoints": [{"name": "main", "path": "/spp/main", "tokens": ["env:TEST_SPP_TOKEN"]},
@@ -49,6 +55,7 @@ final class DaemonProcess {
         var env = ProcessInfo.processInfo.environment
         env["TEST_SPP_TOKEN"] = Self.token
         env["SWIFT_BACKTRACE"] = "enable=no"
+        env["NOTIFY_SOCKET"] = manager.path
         for (k, v) in environment { env[k] = v }
         process.environment = env
         process.currentDirectoryURL = URL(fileURLWithPath: dir.path)
@@ -62,37 +69,35 @@ final class DaemonProcess {
         if start { try launch() }
     }
 
-    /// Starts the process (unless already running) and waits for its "listening on" line.
+    /// Starts the process (unless already running) and waits for READY=1, which names the
+    /// ports it listens on.
     func launch() throws {
         if !process.isRunning && process.processIdentifier == 0 { try process.run() }
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            let text = stderr
-            if let range = text.range(of: "listening on 127.0.0.1:") ?? text.range(of: #""message":"listening on 127.0.0.1:"#) {
-                let digits = text[range.upperBound...].prefix(while: \.isNumber)
-                if let p = UInt16(digits), !digits.isEmpty, text[range.upperBound...].dropFirst(digits.count).first != nil {
-                    port = p
-                    return
-                }
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && process.isRunning {
+            startMessages += manager.collect(until: Date().addingTimeInterval(0.5)) { $0.contains { $0.fields["READY"] == "1" } }
+            guard let ready = startMessages.last(where: { $0.fields["READY"] == "1" }) else { continue }
+            let listen = (ready.fields["X_SPP_HOOKD_LISTEN"] ?? "").split(separator: ",")
+            let loopback = listen.first { $0.hasPrefix("127.0.0.1:") }
+            guard let p = loopback.flatMap({ UInt16($0.dropFirst("127.0.0.1:".count)) }) else {
+                throw DaemonError(message: "READY=1 names no loopback port: \(ready.raw)\n\(stderr)")
             }
-            if !process.isRunning { break }
-            usleep(10_000)
+            port = p
+            return
         }
         throw DaemonError(message: "daemon did not start:\n\(stderr)")
     }
 
     var stderr: String { stderrText.text }
 
-    /// The admin listener's port, once `status.json` names it (the config needs
+    /// The admin listener's port, as READY=1 named it (the config needs
     /// `"admin": {"listen": "127.0.0.1:0"}`).
     func adminPort() throws -> UInt16 {
-        var port: UInt16?
-        try waitFor {
-            let status = (try? JSONSerialization.jsonObject(with: Data(dir.read("data/status.json").utf8))) as? [String: Any]
-            port = (status?["admin"] as? String)?.split(separator: ":").last.flatMap { UInt16($0) }
-            return port != nil
+        let admin = startMessages.last { $0.fields["READY"] == "1" }?.fields["X_SPP_HOOKD_ADMIN"] ?? "off"
+        guard let port = admin.split(separator: ":").last.flatMap({ UInt16($0) }) else {
+            throw DaemonError(message: "no admin listener: X_SPP_HOOKD_ADMIN=\(admin)")
         }
-        return port ?? 0
+        return port
     }
 
     /// The intake listener's open connections, as `/metrics` on the admin port reports them.
