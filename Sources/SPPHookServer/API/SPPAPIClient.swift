@@ -66,23 +66,28 @@ public final class SPPAPIClient: Sendable {
         while true {
             attempt += 1
             let result = Result { () throws(Failure) -> Response in try once(call) }
-            var failure: Failure
+            let failure: Failure
             switch result {
-            case .success(let r) where r.status == 429 || r.status >= 500:
-                failure = Self.failure(r)
             case .success(let r):
-                return r
+                // An answer that is not tried again is the caller's to read (a 4xx body says why).
+                guard case .retry = DeliveryOutcome(httpStatus: r.status, retryAfter: nil, detail: "") else { return r }
+                failure = Self.failure(r)
             case .failure(let f):
                 failure = f
             }
-            guard attempt < maxAttempts else { throw failure }
-            let wait = max(failure.retryAfter ?? 0, Double(1 << min(attempt - 1, 5)) * Double.random(in: 0.5..<1))
+            let outcome = DeliveryOutcome.retry("\(failure)", after: failure.retryAfter)
+            // The one back-off rule (``RetryPolicy``); a caller waits at most two minutes a try.
+            guard case .retry(let at, _) = retryPolicy.decide(outcome, attempts: attempt, now: 0, random: Double.random(in: 0..<1))
+            else { throw failure }
             logger.warning("SPP API call failed; retrying", metadata: [
-                "method": "\(method)", "error": "\(failure)", "retryInSeconds": "\(Int(wait.rounded(.up)))",
+                "method": "\(method)", "error": "\(failure)", "retryInSeconds": "\(Int(at.rounded(.up)))",
             ])
-            sleepSeconds(min(wait, 120))
+            sleepSeconds(min(at, 120))
         }
     }
+
+    /// Tries a failed call again up to `maxAttempts` times in all, 1 s doubling to at most 32 s.
+    private var retryPolicy: RetryPolicy { RetryPolicy(maxAttempts: maxAttempts, initialSeconds: 1, maxSeconds: 32) }
 
     private func once(_ call: HTTPClientRequest) throws(Failure) -> Response {
         do {
@@ -101,7 +106,7 @@ public final class SPPAPIClient: Sendable {
         }
         if message.isEmpty { message = HTTPResponse.reasonPhrase(r.status) }
         return Failure(message: message, status: r.status, requestID: r.requestID,
-            retryAfter: r.headers["retry-after"].flatMap { Double($0.trimmingOWS()) })
+            retryAfter: r.headers["retry-after"].flatMap(DeliveryOutcome.retryAfterSeconds))
     }
 
     /// A list, following `links.next` until `limit` items (or the end); decodes both the

@@ -91,18 +91,7 @@ public final class ForwardSink: EventSink {
             return .retry("\(error)", after: nil)
         }
         let snippet = String(decoding: response.body.prefix(200), as: UTF8.self)
-        switch response.status {
-        case 200..<300:
-            return .delivered
-        case 429, 500..<600:
-            return .retry("HTTP \(response.status) \(snippet)", after: response.headers["retry-after"].flatMap(Self.retryAfter))
-        default:
-            return .permanent("HTTP \(response.status) \(snippet)")
-        }
-    }
-
-    /// Retry-After in seconds (delay-seconds form; an HTTP-date is not parsed and ignored).
-    static func retryAfter(_ value: String) -> Double? {
-        Double(value.trimmingOWS()).map { max(0, $0) }
+        return DeliveryOutcome(httpStatus: response.status, retryAfter: response.headers["retry-after"],
+            detail: "HTTP \(response.status) \(snippet)")
     }
 }

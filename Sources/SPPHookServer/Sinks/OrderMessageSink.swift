@@ -50,8 +50,7 @@ public struct OrderMessageSink: EventSink {
         do {
             let r = try client.request("POST", "/order_messages/\(percentEncode(order))", body: body)
             if (200..<300).contains(r.status) { return .delivered }
-            let f = SPPAPIClient.failure(r)
-            return r.status == 429 || r.status >= 500 ? .retry("\(f)", after: f.retryAfter) : .permanent("\(f)")
+            return DeliveryOutcome(httpStatus: r.status, retryAfter: r.headers["retry-after"], detail: "\(SPPAPIClient.failure(r))")
         } catch {
             return .retry("\(error)", after: error.retryAfter)
         }
