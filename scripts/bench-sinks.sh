@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fan-out throughput (see README "Benchmark"): for each sink type, wrk pushes events into
+# Fan-out throughput (see docs/benchmarks.md): for each sink type, wrk pushes events into
 # spp-hookd for a few seconds, then we wait until the sink's cursor reaches the last event.
 # Prints delivered events/s per sink, the backlog's peak, the daemon's peak RSS while the
 # backlog grew and drained, and the most hook processes alive at once.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark on this machine, in one run (see README "Benchmark"):
+# Side-by-side benchmark on this machine, in one run (see docs/benchmarks.md):
 #   1. nginx `return 204`           — the ceiling of HTTP on this box
 #   2. adnanh/webhook               — a hook matching the token, appending the payload to a file
 #   3. spp-hookd                    — durable event log (fdatasync group commit) and a file sink

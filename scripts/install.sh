@@ -25,6 +25,8 @@ else
     echo "keeping existing $DESTDIR$SYSCONFDIR/spp-hookd/config.json"
 fi
 install -m 0644 README.md "$DESTDIR$DOCDIR/README.md"
+install -d "$DESTDIR$DOCDIR/docs"
+install -m 0644 docs/*.md "$DESTDIR$DOCDIR/docs/"
 install -m 0644 deploy/spp-hookd.service.d/shell-hooks.conf.example "$DESTDIR$DOCDIR/shell-hooks.conf.example"
 install -m 0644 deploy/spp-hookd.logrotate "$DESTDIR$DOCDIR/spp-hookd.logrotate.example"
 install -d "$DESTDIR$DOCDIR/recipes"

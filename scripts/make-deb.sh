@@ -31,6 +31,8 @@ chmod 0644 "$root/lib/systemd/system/spp-hookd.service"
 install -m 0644 deploy/config.json "$root/etc/spp-hookd/config.json"
 gzip -9n < "$MANPAGE" > "$root/usr/share/man/man1/spp-hookd.1.gz"
 gzip -9n < README.md > "$doc/README.md.gz"
+install -d "$doc/docs"
+for page in docs/*.md; do gzip -9n < "$page" > "$doc/docs/$(basename "$page").gz"; done
 install -m 0644 deploy/spp-hookd.service.d/shell-hooks.conf.example "$doc/examples/shell-hooks.conf"
 install -m 0644 deploy/spp-hookd.logrotate "$doc/examples/spp-hookd.logrotate"
 install -d "$doc/examples/recipes"

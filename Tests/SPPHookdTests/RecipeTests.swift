@@ -76,15 +76,15 @@ struct RecipeTests {
         }
     }
 
-    /// The README shows each recipe as it is in deploy/recipes.
+    /// docs/recipes.md shows each recipe as it is in deploy/recipes.
     @Test(arguments: names)
-    func theReadmeShowsTheRecipe(_ name: String) throws {
-        let readme = try String(contentsOfFile: "\(Self.root)/README.md", encoding: .utf8)
-        let marker = try #require(readme.range(of: "<!-- recipe: \(name) -->"), "README has no block for \(name)")
+    func theDocsShowTheRecipe(_ name: String) throws {
+        let readme = try String(contentsOfFile: "\(Self.root)/docs/recipes.md", encoding: .utf8)
+        let marker = try #require(readme.range(of: "<!-- recipe: \(name) -->"), "docs/recipes.md has no block for \(name)")
         let rest = readme[marker.upperBound...]
         let open = try #require(rest.range(of: "```json\n"))
         let close = try #require(rest[open.upperBound...].range(of: "\n```"))
         let shown = try JSONSerialization.jsonObject(with: Data(rest[open.upperBound..<close.lowerBound].utf8)) as? NSDictionary
-        #expect(shown == (try Self.recipe(name).json as NSDictionary), "README's \(name) recipe differs from deploy/recipes/\(name).json")
+        #expect(shown == (try Self.recipe(name).json as NSDictionary), "docs/recipes.md's \(name) recipe differs from deploy/recipes/\(name).json")
     }
 }
