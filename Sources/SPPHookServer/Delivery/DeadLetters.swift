@@ -88,16 +88,16 @@ public struct DeadLetters: Sendable {
         return result
     }
 
-    /// The complete lines of a file's `bytes`; of a line with NUL bytes (``LineDamage``), what
-    /// follows its last NUL. An unterminated last line is being written, or torn (the next
-    /// append cuts it): not a letter yet.
+    /// The lines of a file's `bytes` (an unterminated last one too: shown, and kept by a
+    /// retry as unreadable); of a line with NUL bytes (``LineDamage``), what follows its last NUL.
     private static func lines(of file: String, _ bytes: [UInt8], into lines: inout [[UInt8]], damaged: inout [LineDamage]) {
         var start = 0
-        while let nl = bytes[start...].firstIndex(of: 0x0A) {
-            let (holed, rest) = LineDamage.split(bytes[start..<nl])
+        while start < bytes.count {
+            let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+            let (holed, rest) = LineDamage.split(bytes[start..<end])
             if holed > 0 { damaged.append(LineDamage(file: file, offset: Int64(start), bytes: holed)) }
             if !rest.isEmpty { lines.append(Array(rest)) }
-            start = nl + 1
+            start = end + 1
         }
     }
 
