@@ -101,7 +101,7 @@ struct APICommand: ParsableCommand {
     var data: String?
 
     func validate() throws {
-        guard ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(method.uppercased()) else {
+        guard [HTTPMethod.get, .post, .put, .patch, .delete].contains(HTTPMethod(method.uppercased())) else {
             throw ValidationError("method must be GET, POST, PUT, PATCH or DELETE, not \(method)")
         }
     }
@@ -126,7 +126,7 @@ struct APICommand: ParsableCommand {
                 body = Array(data.utf8)
             }
         }
-        let method = method.uppercased()
+        let method = HTTPMethod(method.uppercased())
         let r: SPPAPIClient.Response
         do {
             r = try client.request(method, path, query: query, headers: extra, body: body)
@@ -163,7 +163,7 @@ struct OrderMessagesCommand: ParsableCommand {
             var fields: [JSONObject.Member] = [.init(key: "message", value: .string(message)), .init(key: "staff_only", value: .bool(staffOnly))]
             if let user { fields.append(.init(key: "user_id", value: .number(String(user)))) }
             let r = try call { () throws(SPPAPIClient.Failure) in
-                try client.request("POST", "/order_messages/\(percentEncode(order))", body: JSONWriter.bytes(.object(JSONObject(fields))))
+                try client.request(.post, "/order_messages/\(percentEncode(order))", body: JSONWriter.bytes(.object(JSONObject(fields))))
             }
             if let json = r.json { printJSON(json) }
         }

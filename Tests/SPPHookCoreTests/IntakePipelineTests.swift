@@ -17,7 +17,7 @@ struct IntakePipelineTests {
     ) -> HTTPRequest {
         var h = HTTPHeaders()
         for (name, value) in headers { h.add(name: name, value: value) }
-        return HTTPRequest(head: HTTPRequestHead(method: method, target: target, headers: h, extraTransferCodings: codings), body: Array(body.utf8))
+        return HTTPRequest(head: HTTPRequestHead(method: HTTPMethod(method), target: target, headers: h, extraTransferCodings: codings), body: Array(body.utf8))
     }
 
     static let good = #"{"event":"order.created","created":1,"token":"s3cret","data":{"id":"A1"}}"#

@@ -227,7 +227,7 @@ struct EventLogTests {
         let problem = Mutex<String?>("event log unavailable: fdatasync: EIO")
         let handler = AdminHandler(health: { problem.withLock { $0 } }, metrics: { Array("x 1\n".utf8) })
         func get(_ path: String, method: String = "GET") -> HTTPResponse {
-            let head = HTTPRequestHead(method: method, target: path, versionMinor: 1, headers: HTTPHeaders(), framing: .none)
+            let head = HTTPRequestHead(method: HTTPMethod(method), target: path, versionMinor: 1, headers: HTTPHeaders(), framing: .none)
             let answer = Mutex<HTTPResponse?>(nil)
             handler.handle(HTTPRequest(head: head, body: [])) { r in answer.withLock { $0 = r } }
             return answer.withLock { $0! }

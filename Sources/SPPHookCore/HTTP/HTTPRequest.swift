@@ -8,7 +8,7 @@ public struct HTTPRequestHead: Sendable, Equatable {
         case chunked
     }
 
-    public var method: String
+    public var method: HTTPMethod
     /// The request-target exactly as sent.
     public var target: String
     public var versionMinor: Int  // HTTP/1.x
@@ -25,7 +25,7 @@ public struct HTTPRequestHead: Sendable, Equatable {
     public var extraTransferCodings: [String]
 
     public init(
-        method: String, target: String, versionMinor: Int = 1, headers: HTTPHeaders = HTTPHeaders(), framing: Framing = .none,
+        method: HTTPMethod, target: String, versionMinor: Int = 1, headers: HTTPHeaders = HTTPHeaders(), framing: Framing = .none,
         keepAlive: Bool = true, expectContinue: Bool = false, upgradeRequested: Bool = false, extraTransferCodings: [String] = []
     ) {
         (self.method, self.target, self.versionMinor, self.headers, self.framing) = (method, target, versionMinor, headers, framing)

@@ -335,14 +335,14 @@ public struct HTTPRequestParser: Sendable {
         }
         let expect = HTTPHeaders.tokens(of: known.expect)
         return HTTPRequestHead(
-            method: method,
+            method: HTTPMethod(method),
             target: target,
             versionMinor: minor,
             headers: headers,
             framing: framing,
             keepAlive: keepAlive,
             expectContinue: minor == 1 && expect.contains("100-continue"),
-            upgradeRequested: method == "CONNECT" || known.upgrade,
+            upgradeRequested: method == HTTPMethod.connect.name || known.upgrade,
             extraTransferCodings: extraCodings
         )
     }

@@ -12,7 +12,7 @@ enum HTTPRequestSyntax {
         }
         let method = line[line.startIndex..<sp1]
         guard !method.isEmpty, method.allSatisfy(HTTPSyntax.isTokenChar) else { throw .invalidMethod }
-        guard HTTPMethod.isKnown(method) else { throw .unknownMethod }
+        guard HTTPMethodRegistry.isKnown(method) else { throw .unknownMethod }
         let rest = line[(sp1 + 1)...]
         // The same order as the partial check: target bytes, then the second space.
         let sp2 = rest.firstIndex(of: 0x20)
@@ -25,13 +25,13 @@ enum HTTPRequestSyntax {
         let methodString = String(decoding: method, as: UTF8.self)
         // RTSP and ICE request lines (as llhttp takes them) are answered like HTTP/1.0 and
         // closed; each protocol with its own methods only.
-        if !HTTPMethod.isAllowed(methodString, in: proto) { throw proto == .http ? .unknownMethod : .invalidMethod }
+        if !HTTPMethodRegistry.isAllowed(methodString, in: proto) { throw proto == .http ? .unknownMethod : .invalidMethod }
         let targetString = String(decoding: target, as: UTF8.self)
         try validateTarget(targetString, method: methodString)
         return (methodString, targetString, minor)
     }
 
-    static func parseVersion(_ v: ArraySlice<UInt8>) throws(HTTPParseError) -> (HTTPMethod.RequestProtocol, Int) {
+    static func parseVersion(_ v: ArraySlice<UInt8>) throws(HTTPParseError) -> (HTTPMethodRegistry.RequestProtocol, Int) {
         let bytes = Array(v)
         let proto = try checkVersion(bytes, complete: true)!  // complete: it throws rather than return nil
         return (proto, Int(bytes[bytes.count - 1] - UInt8(ascii: "0")))
@@ -43,8 +43,8 @@ enum HTTPRequestSyntax {
     /// RTSP/1.0 and ICE/1.0 as llhttp accepts them), then length. Returns the protocol once
     /// its name is complete.
     @discardableResult
-    static func checkVersion(_ bytes: [UInt8], complete: Bool) throws(HTTPParseError) -> HTTPMethod.RequestProtocol? {
-        guard let proto = HTTPMethod.RequestProtocol.allCases.first(where: { p in
+    static func checkVersion(_ bytes: [UInt8], complete: Bool) throws(HTTPParseError) -> HTTPMethodRegistry.RequestProtocol? {
+        guard let proto = HTTPMethodRegistry.RequestProtocol.allCases.first(where: { p in
             let name = Array(p.rawValue.utf8)
             return bytes.count >= name.count ? bytes.starts(with: name) : name.starts(with: bytes)
         }) else { throw .invalidVersion }
@@ -155,7 +155,7 @@ enum HTTPRequestSyntax {
         }
         let method = partial[partial.startIndex..<sp1]
         guard !method.isEmpty, method.allSatisfy(HTTPSyntax.isTokenChar) else { throw .invalidMethod }
-        guard HTTPMethod.isKnown(method) else { throw .unknownMethod }
+        guard HTTPMethodRegistry.isKnown(method) else { throw .unknownMethod }
         let sp2 = partial[(sp1 + 1)...].firstIndex(of: 0x20)
         let target = partial[(sp1 + 1)..<(sp2 ?? partial.endIndex)].prefix(while: { $0 != 0x0D })
         guard target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw .invalidTarget }

@@ -110,7 +110,7 @@ public struct ConnectionStateMachine: Sendable {
     public mutating func prechecked(_ refusal: HTTPResponse?, now: Int64) -> [Action] {
         guard let head = awaitingPrecheck, phase == .body else { return [] }
         awaitingPrecheck = nil
-        if let refusal { return write(refusal, close: true, headOnly: head.method == "HEAD", now) }
+        if let refusal { return write(refusal, close: true, headOnly: head.method == .head, now) }
         return [.writeContinue] + process(now)
     }
 
@@ -191,7 +191,7 @@ public struct ConnectionStateMachine: Sendable {
                 isFirstRequest = false
                 deadline = .max
                 let head = request.head
-                inFlight = (!head.keepAlive || head.upgradeRequested, head.method == "HEAD")
+                inFlight = (!head.keepAlive || head.upgradeRequested, head.method == .head)
                 return [.handle(request)]
             }
         }

@@ -72,7 +72,7 @@ public struct IntakePipeline: Sendable {
 
     private func route(_ head: HTTPRequestHead) -> Result<Endpoint, Unrouted> {
         guard let endpoint = endpoints[head.path] else { return .failure(.notFound(.error(404, "no endpoint at this path"))) }
-        guard head.method == "POST" else {
+        guard head.method == .post else {
             return .failure(.refused(Refusal(
                 endpoint: endpoint.name, reason: .method, response: .error(405, "only POST is accepted here", headers: Self.allow))))
         }

@@ -46,7 +46,7 @@ public final class SPPAPIClient: Sendable {
     /// One call. `path` is relative to the base URL (`/order_messages/666AF315`), or an
     /// absolute URL on the same host (a `links.next` from a list).
     public func request(
-        _ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [], body: [UInt8]? = nil
+        _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [], body: [UInt8]? = nil
     ) throws(Failure) -> Response {
         var url = config.baseURL
         if let absolute = HTTPURL(path) {
@@ -117,7 +117,7 @@ public final class SPPAPIClient: Sendable {
         var q = query + [("limit", String(min(limit, 100)))]
         var pages = 0
         while let current = next, items.count < limit, pages < 1000 {
-            let r = try request("GET", current, query: q)
+            let r = try request(.get, current, query: q)
             guard (200..<300).contains(r.status) else { throw Self.failure(r) }
             guard let json = r.json, let page = APIPage(json) else {
                 throw Failure(message: "unexpected response: not a list", status: r.status, requestID: r.requestID)

@@ -24,7 +24,7 @@ public struct AdminHandler: HTTPRequestHandler {
     }
 
     public func precheck(_ head: HTTPRequestHead) -> HTTPResponse? {
-        head.method == "GET" || head.method == "HEAD" ? nil : .error(405, "only GET is accepted here", headers: [("Allow", "GET, HEAD")])
+        head.method == .get || head.method == .head ? nil : .error(405, "only GET is accepted here", headers: [("Allow", "GET, HEAD")])
     }
 
     public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {

@@ -88,13 +88,13 @@ final class CurlHandle: @unchecked Sendable {
         // Without a proxy of its own, libcurl follows http_proxy, https_proxy and no_proxy.
         if let proxy = options.proxy { results.append(spp_curl_set_string(easy, CURLOPT_PROXY, proxy)) }
         switch request.method {
-        case "GET": results.append(spp_curl_set_long(easy, CURLOPT_HTTPGET, 1))
-        case "HEAD": results.append(spp_curl_set_long(easy, CURLOPT_NOBODY, 1))
+        case .get: results.append(spp_curl_set_long(easy, CURLOPT_HTTPGET, 1))
+        case .head: results.append(spp_curl_set_long(easy, CURLOPT_NOBODY, 1))
         default:
             let body = request.body ?? []
             results.append(spp_curl_set_size(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)))
             results.append(body.withUnsafeBytes { spp_curl_set_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1))) })
-            if request.method != "POST" { results.append(spp_curl_set_string(easy, CURLOPT_CUSTOMREQUEST, request.method)) }
+            if request.method != .post { results.append(spp_curl_set_string(easy, CURLOPT_CUSTOMREQUEST, request.method.name)) }
         }
         return results.first { $0 != CURLE_OK } ?? CURLE_OK
     }

@@ -48,7 +48,7 @@ public struct OrderMessageSink: EventSink {
         let text = event.body.map { String(decoding: $0, as: UTF8.self) }
         guard let (order, body) = body(for: record.payload, text: text) else { return .permanent("the event has no data.id (order)") }
         do {
-            let r = try client.request("POST", "/order_messages/\(percentEncode(order))", body: body)
+            let r = try client.request(.post, "/order_messages/\(percentEncode(order))", body: body)
             if (200..<300).contains(r.status) { return .delivered }
             return DeliveryOutcome(httpStatus: r.status, retryAfter: r.headers["retry-after"], detail: "\(SPPAPIClient.failure(r))")
         } catch {
