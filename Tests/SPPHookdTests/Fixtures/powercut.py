@@ -378,24 +378,34 @@ def sink_cursor(binary, config, sink):
 
 def dirsync_retry(args):
     """The file sink's first directory sync fails; see the module's docstring."""
-    work = tempfile.mkdtemp(prefix="powercut-dirsync-", dir=args.workdir)
+    summary = {"scenario": "dirsync-retry", "acknowledged": 0, "delivered": False, "failedDirsyncs": 0, "sinkRetried": False}
+    return one_scenario(args, "dirsync", summary, dirsync_retry_steps, hook=False, precreated=False)
+
+
+def one_scenario(args, label, summary, steps, hook, precreated):
+    """A single case on a fresh powerfs: `steps(args, fs, config, daemon_log, checker, summary,
+    daemons)` runs it (appending any daemon it starts to `daemons`, which are killed here).
+    Prints the summary with the violations; the work folder stays when one was found, or
+    with --keep."""
+    work = tempfile.mkdtemp(prefix=f"powercut-{label}-", dir=args.workdir)
     fs = Filesystem(work)
     fs.mount()
     config = os.path.join(work, "config.json")
-    write_config(fs.mnt, config, hook=False)
+    write_config(fs.mnt, config, hook=hook)
+    if precreated:
+        precreate(fs.mnt)
     daemon_log = os.path.join(work, "daemon.log")
     checker = Checker(fs.mnt)
-    summary = {"scenario": "dirsync-retry", "acknowledged": 0, "delivered": False, "failedDirsyncs": 0, "sinkRetried": False}
     daemons = [Daemon(args.binary, config, daemon_log)]
     try:
-        dirsync_retry_steps(args, fs, config, daemon_log, checker, summary, daemons)
+        steps(args, fs, config, daemon_log, checker, summary, daemons)
     finally:
         for daemon in daemons:
             daemon.kill()
         fs.unmount()
-    if not checker.violations:
+    if not checker.violations and not args.keep:
         shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps(dict(summary, violations=len(checker.violations), examples=checker.violations[:10])))
+    print(json.dumps(dict(summary, violations=len(checker.violations), examples=checker.violations[:10], workdir=work)))
     return 0 if not checker.violations else 1
 
 
@@ -426,6 +436,11 @@ def dirsync_retry_steps(args, fs, config, daemon_log, checker, summary, daemons)
     summary["sinkRetried"] = "Input/output error" in open(daemon_log, errors="replace").read()
     daemon.proc.send_signal(signal.SIGTERM)  # a clean stop: the cursor is synced
     daemon.proc.wait(timeout=30)
+    cut_restart_check(args, fs, config, daemon_log, checker, daemons, acked)
+
+
+def cut_restart_check(args, fs, config, daemon_log, checker, daemons, acked):
+    """The power cut, a restart on what survived (added to `daemons`), and every check."""
     fs.cut()
     fs.mount()
     daemons.append(Daemon(args.binary, config, daemon_log))
@@ -437,27 +452,9 @@ def dirsync_retry_steps(args, fs, config, daemon_log, checker, summary, daemons)
 
 def fsync_eio(args):
     """See the module's docstring: one failed fdatasync of --target under a backlog."""
-    work = tempfile.mkdtemp(prefix="powercut-fsync-eio-", dir=args.workdir)
-    fs = Filesystem(work)
-    fs.mount()
-    config = os.path.join(work, "config.json")
-    write_config(fs.mnt, config)
-    precreate(fs.mnt)
-    daemon_log = os.path.join(work, "daemon.log")
-    checker = Checker(fs.mnt)
     summary = {"scenario": "fsync-eio", "target": args.target, "acknowledged": 0, "refused": 0, "failedFsyncs": 0,
                "delivered": False}
-    daemons = [Daemon(args.binary, config, daemon_log)]
-    try:
-        fsync_eio_steps(args, fs, config, daemon_log, checker, summary, daemons)
-    finally:
-        for daemon in daemons:
-            daemon.kill()
-        fs.unmount()
-    if not checker.violations and not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps(dict(summary, violations=len(checker.violations), examples=checker.violations[:10], workdir=work)))
-    return 0 if not checker.violations else 1
+    return one_scenario(args, "fsync-eio", summary, fsync_eio_steps, hook=True, precreated=True)
 
 
 def fsync_eio_steps(args, fs, config, daemon_log, checker, summary, daemons):
@@ -479,13 +476,7 @@ def fsync_eio_steps(args, fs, config, daemon_log, checker, summary, daemons):
     summary["delivered"] = wait_for_cursors(args.binary, config, max(s for s, _, _ in acked), summary)
     summary["failedFsyncs"] = fs.counters().get("failedFsync", 0)
     daemon.kill()
-    fs.cut()
-    fs.mount()
-    daemons.append(Daemon(args.binary, config, daemon_log))
-    if daemons[-1].port is None:
-        checker.fail(0, "daemon did not start after the cut: " + open(daemon_log, errors="replace").read()[-800:])
-    else:
-        checker.check(0, args.binary, config, acked)
+    cut_restart_check(args, fs, config, daemon_log, checker, daemons, acked)
 
 
 def post_orders(port, prefix, count):
@@ -597,36 +588,30 @@ def selftest(args):
     # A failed fsync loses what it would have written (the kernel marks the pages clean):
     # appended bytes become a hole once a later sync succeeds; overwritten ones keep the
     # disk's old bytes; truncating them away and writing again is safe.
-    fd = os.open(m + "/kept/eio", os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-    os.write(fd, b"AAAA\n"); os.fsync(fd)
-    os.write(fd, b"lost\n")
-    fs.control("fail-fsync-path /kept/eio 1")
-    try:
-        os.fsync(fd)
-        failures.append("fail-fsync-path did not fail")
-    except OSError:
-        pass
+    def failing_fsync(fd, command):
+        fs.control(command)
+        try:
+            os.fsync(fd)
+            failures.append(f"{command} did not fail the next fsync")
+        except OSError as e:
+            expect(e.errno == 5, f"{command} failed with {e.errno}, not EIO")
+
+    def appended_then_failed(name, command):
+        fd = os.open(m + name, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        os.write(fd, b"AAAA\n"); os.fsync(fd)
+        os.write(fd, b"lost\n")
+        failing_fsync(fd, command)
+        return fd
+
+    fd = appended_then_failed("/kept/eio", "fail-fsync-path /kept/eio 1")
     expect(open(m + "/kept/eio", "rb").read() == b"AAAA\nlost\n", "the page cache keeps the unsynced bytes")
     os.write(fd, b"next\n"); os.fsync(fd); os.close(fd)
     fd = os.open(m + "/kept/overwritten", os.O_RDWR | os.O_CREAT, 0o600)
     os.pwrite(fd, b"old!", 0); os.fsync(fd)
     os.pwrite(fd, b"new!", 0)
-    fs.control("fail-fsync 1")
-    try:
-        os.fsync(fd)
-        failures.append("fail-fsync did not fail")
-    except OSError:
-        pass
+    failing_fsync(fd, "fail-fsync 1")
     os.pwrite(fd, b"more", 4); os.fsync(fd); os.close(fd)
-    fd = os.open(m + "/kept/cut-back", os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-    os.write(fd, b"AAAA\n"); os.fsync(fd)
-    os.write(fd, b"lost\n")
-    fs.control("fail-fsync 1")
-    try:
-        os.fsync(fd)
-        failures.append("fail-fsync did not fail")
-    except OSError:
-        pass
+    fd = appended_then_failed("/kept/cut-back", "fail-fsync 1")
     os.ftruncate(fd, 5); os.fsync(fd)
     os.write(fd, b"next\n"); os.fsync(fd); os.close(fd)
     dsync(m + "/kept")
