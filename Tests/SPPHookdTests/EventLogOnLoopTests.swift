@@ -33,7 +33,8 @@ struct EventLogOnLoopTests {
         let id = EventLogTests.id(n)
         let tail = EventRecord.tail(id: id, receivedAt: clock.now(), endpoint: "main", category: .orders, event: "order.created",
             created: 1, payload: JSONObject([.init(key: "n", value: .number(String(n)))]))
-        log.append(id: id, category: .orders, receivedAt: clock.now(), tail: tail) { outcome in
+        // As intake does: on a loop, the loop writes the batch its round starts.
+        log.append(id: id, category: .orders, receivedAt: clock.now(), tail: tail, writeAt: EventLoop.current) { outcome in
             seen.outcome.withLock { $0 = (outcome, loop.map { EventLoop.current === $0 } ?? false) }
             seen.done.notify()
         }

@@ -5,6 +5,12 @@ public import Logging
 public import SPPHookCore
 import Synchronization
 
+/// Runs work once the caller's current round of requests has been read: an intake loop
+/// (``EventLoop``) hands itself to ``EventLog/append(id:category:receivedAt:tail:writeAt:completion:)``.
+public protocol RoundScheduler: AnyObject {
+    func afterRound(_ work: @escaping () -> Void)
+}
+
 /// The append-only JSON Lines event log, `<dataDir>/events.jsonl` (the active segment;
 /// see ``LogDirectory`` for rotated segments and logical offsets).
 ///
@@ -14,12 +20,13 @@ import Synchronization
 /// serves many requests. A batch whose write or sync fails is cut off the file again and
 /// every request in it is told ``Outcome/unavailable(_:)`` (answered 503).
 ///
-/// Who writes: an intake loop that starts a batch writes and syncs it itself once it has
-/// read every request of its round (``EventLoop/afterRound(_:)``), and answers them on
-/// the same thread: no hand-off to another thread and back (about six context switches a
-/// batch, each dear in a VM). The price: the loop reads nothing while it syncs. What other
-/// loops append meanwhile is written by the log's writer thread, as is everything appended
-/// off a loop (tests, tools).
+/// Who writes: a caller that hands `append` a way to run work at the end of its round (an
+/// intake loop: ``EventLoop/afterRound(_:)``) writes and syncs the batch it starts itself,
+/// once it has read every request of its round, and answers them on the same thread: no
+/// hand-off to another thread and back (about six context switches a batch, each dear in a
+/// VM). The price: the loop reads nothing while it syncs. What other loops append meanwhile
+/// is written by the log's writer thread, as is everything appended without one (tests,
+/// tools). The log itself knows nothing of intake loops.
 public final class EventLog: Sendable {
     public enum Outcome: Sendable, Equatable {
         case stored(seq: UInt64)
@@ -201,12 +208,15 @@ public final class EventLog: Sendable {
         subscribers.withLock { $0.append(signal) }
     }
 
-    /// Queues an event line; `completion` runs once its fate is known (on the log's queue).
+    /// Queues an event line; `completion` runs once its fate is known (on the thread that
+    /// wrote its batch).
     /// - Parameters:
     ///   - id: the dedup key / event id.
     ///   - tail: ``EventRecord/tail(id:receivedAt:endpoint:category:event:created:payload:)``.
+    ///   - roundEnd: given, a batch this append starts is written there; else by the writer thread.
     public func append(
-        id: String, category: EventCategory, receivedAt: Timestamp, tail: [UInt8], completion: @escaping Completion
+        id: String, category: EventCategory, receivedAt: Timestamp, tail: [UInt8], writeAt roundEnd: (any RoundScheduler)? = nil,
+        completion: @escaping Completion
     ) {
         let key = DedupIndex.Key(id: id)
         let atMs = receivedAt.millisecondsSinceEpoch
@@ -234,11 +244,8 @@ public final class EventLog: Sendable {
         if let immediate {
             completion(immediate)
         } else if startFlush {
-            // On an intake loop, the loop writes the batch itself once it has read every
-            // request of its round (no hand-off to the writer thread and back); elsewhere the
-            // writer thread does.
-            if let loop = EventLoop.current {
-                loop.afterRound { self.flushOnLoop() }
+            if let roundEnd {
+                roundEnd.afterRound { self.flushOnLoop() }
             } else {
                 queue.async { self.flushLoop() }
             }
@@ -266,8 +273,8 @@ public final class EventLog: Sendable {
         while flushNext(onLoop: false) {}
     }
 
-    /// One batch on an intake loop. What other loops appended meanwhile goes on on the
-    /// writer thread, so this loop's connections are not kept waiting for it.
+    /// One batch at the end of a caller's round. What others appended meanwhile goes on on
+    /// the writer thread, so the caller's connections are not kept waiting for it.
     private func flushOnLoop() {
         if flushNext(onLoop: true) { queue.async { self.flushLoop() } }
     }

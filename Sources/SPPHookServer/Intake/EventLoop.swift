@@ -14,7 +14,7 @@ import Synchronization
 ///
 /// `@unchecked Sendable`: `handlers` and `interest` are touched only on the loop's thread;
 /// everything else is a `Mutex`, an atomic or immutable.
-final class EventLoop: @unchecked Sendable {
+final class EventLoop: RoundScheduler, @unchecked Sendable {
     typealias Handler = (_ events: UInt32) -> Void
 
     private let epfd: Int32

@@ -82,7 +82,9 @@ public final class WebhookHandler: HTTPRequestHandler {
             created: envelope.created, payloadJSON: canonical)
         let logger = self.logger
         let event = envelope.event
-        log.append(id: id, category: category, receivedAt: receivedAt, tail: tail) { outcome in
+        // On an intake loop (always, but for tests), the loop writes the batch its round
+        // started once it has read the round's requests.
+        log.append(id: id, category: category, receivedAt: receivedAt, tail: tail, writeAt: EventLoop.current) { outcome in
             switch outcome {
             case .stored(let seq):
                 counters.record(.stored(at: receivedAt), endpoint: name)
