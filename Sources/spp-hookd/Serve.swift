@@ -85,13 +85,13 @@ struct Serve: ParsableCommand {
         let reporter = StatusReporter(daemon: daemon, notifier: notifier, logger: logger)
         notifier.notify(Self.ready(daemon))
         reporter.start()
-        serveSignals(signals, daemon: daemon, descriptors: descriptors, notifier: notifier, logger: logger)
+        serveSignals(signals, daemon: daemon, reporter: reporter, descriptors: descriptors, notifier: notifier, logger: logger)
     }
 
     /// The main thread's work once started: wait for signals (everything else runs on the
     /// daemon's own threads); SIGHUP reloads, SIGUSR1 reopens the log, the others stop.
     private func serveSignals(
-        _ signals: StopSignals, daemon: Daemon, descriptors: Int, notifier: SystemdNotifier, logger: Logger
+        _ signals: StopSignals, daemon: Daemon, reporter: StatusReporter, descriptors: Int, notifier: SystemdNotifier, logger: Logger
     ) -> Never {
         while true {
             let sig = signals.wait()
@@ -105,6 +105,7 @@ struct Serve: ParsableCommand {
                 continue
             }
             logger.notice("stopping: finishing in-flight requests", metadata: ["signal": "\(sig)"])
+            reporter.stop()
             notifier.notify("STOPPING=1\nSTATUS=stopping")
             daemon.stop(timeout: shutdownTimeout)
             logger.notice("stopped", metadata: ["lastSeq": "\(daemon.log.lastSeq)"])

@@ -3,15 +3,31 @@ import Glibc
 import Logging
 import SPPHookServer
 import SPPHookSystemd
+import Synchronization
 
 /// Keeps systemd informed: `STATUS=` with live counters when they change, and, when
 /// `WATCHDOG_USEC` is set, `WATCHDOG=1` at half the interval, but only after the intake
 /// loops and the event log writer answered a probe: a stuck daemon stops pinging and
 /// systemd restarts it.
-struct StatusReporter: Sendable {
+final class StatusReporter: Sendable {
     let daemon: Daemon
     let notifier: SystemdNotifier
     let logger: Logger
+    private let wake = Signal()
+    private let stopping = Mutex(false)
+    private let stopped = Signal()
+
+    init(daemon: Daemon, notifier: SystemdNotifier, logger: Logger) {
+        (self.daemon, self.notifier, self.logger) = (daemon, notifier, logger)
+    }
+
+    /// Ends the thread, so that STOPPING=1 is the last word (within a few seconds: a
+    /// notification it is sending may be held up by a service manager that does not read).
+    func stop() {
+        stopping.withLock { $0 = true }
+        wake.notify()
+        stopped.wait(seconds: 5)
+    }
 
     func start() {
         let watchdog = SystemdNotifier.watchdogInterval()
@@ -20,9 +36,11 @@ struct StatusReporter: Sendable {
             logger.info("watchdog enabled", metadata: ["intervalMs": "\(watchdog / 1000)"])
         }
         POSIXThread.detach(name: "status-reporter") { [self] in
+            defer { stopped.notify() }
             var lastStatus = ""
             while true {
-                usleep(useconds_t(min(period, 2.0) * 1_000_000))
+                wake.wait(seconds: min(period, 2.0))
+                if stopping.withLock({ $0 }) { return }
                 var message: [String] = []
                 if watchdog != nil {
                     if daemon.isAlive(timeout: period) {

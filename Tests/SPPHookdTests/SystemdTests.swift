@@ -44,6 +44,25 @@ struct SystemdTests {
         #expect(daemon.stop() == 0)
     }
 
+    /// STOPPING=1 is the daemon's last word: the status reporter and its watchdog pings end
+    /// first, even while a stop waits seconds for a delivery in flight.
+    @Test func nothingIsSentAfterStopping() throws {
+        let dir = TemporaryDirectory()
+        let daemon = try DaemonProcess(dir: dir, extra: """
+            "sinks": [{"name": "slow", "type": "shell", "command": ["/bin/sh", "-c", "touch '\(dir.file("started"))'; sleep 2"]}]
+            """, environment: ["WATCHDOG_USEC": "200000"])
+        let client = try RawHTTPClient(port: daemon.port)
+        client.send(RawHTTPClient.post("/spp/main", sppBody()))
+        #expect(client.readResponse()?.status == 200)
+        try waitFor { FileManager.default.fileExists(atPath: dir.file("started")) }
+        daemon.kill(SIGTERM)
+        #expect(daemon.stop() == 0)
+        let messages = daemon.manager.collect(until: Date())
+        #expect(messages.contains { $0.fields["STOPPING"] == "1" })
+        let after = messages.drop { $0.fields["STOPPING"] == nil }.dropFirst()
+        #expect(after.isEmpty, "\(after.map(\.raw))")
+    }
+
     @Test func sighupAppliesAGoodConfigAndKeepsTheRunningOneOnError() throws {
         let dir = TemporaryDirectory()
         let daemon = try DaemonProcess(dir: dir)

@@ -53,6 +53,8 @@ public final class HTTPServer: @unchecked Sendable {
     private let settings: Mutex<Settings>
     private let logger: Logger
     private let connections = Mutex<[ObjectIdentifier: Connection]>([:])
+    /// Notified when the last connection closes (``shutdown(timeout:)`` waits on it).
+    private let allClosed = Signal()
     private let accepting = Mutex(true)
     /// Checks every connection's deadline four times a second.
     private let sweeper = WorkerThread(name: "intake-sweeper")
@@ -175,7 +177,9 @@ public final class HTTPServer: @unchecked Sendable {
             let connection = Connection(
                 fd: fd, transport: transport, loop: loop, limits: current.parserLimits, timeouts: current.timeouts, handler: handler, logger: logger,
                 onClose: { [self] in
-                    if let id = box.withLock({ $0 }) { _ = connections.withLock { $0.removeValue(forKey: id) } }
+                    if let id = box.withLock({ $0 }), connections.withLock({ $0.removeValue(forKey: id); return $0.isEmpty }) {
+                        allClosed.notify()
+                    }
                 })
             let id = ObjectIdentifier(connection)
             box.withLock { $0 = id }
@@ -222,7 +226,7 @@ public final class HTTPServer: @unchecked Sendable {
         for c in open { c.loop.execute { c.drain() } }
         let deadline = monotonicSeconds() + timeout
         while openConnections > 0 && monotonicSeconds() < deadline {
-            usleep(10_000)
+            allClosed.wait(seconds: deadline - monotonicSeconds())
         }
         let stragglers = connections.withLock { Array($0.values) }
         for c in stragglers { c.loop.executeAndWait { c.close() } }
