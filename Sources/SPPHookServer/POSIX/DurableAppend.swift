@@ -38,26 +38,31 @@ enum DurableAppend {
     static func append(_ bytes: [UInt8], to file: any AppendFile, synced: Int64) throws(Failure) {
         var attempt = 1
         while true {
-            var failure: IOError?
-            var syncFailed = false
             do throws(IOError) {
                 try file.append(bytes)
-                syncFailed = true
+            } catch {
+                throw undo(file, to: synced, after: error)
+            }
+            do throws(IOError) {
                 try file.sync()
                 return
             } catch {
-                failure = error
+                let failure = undo(file, to: synced, after: error)
+                guard case .cutBack = failure, attempt < attempts else { throw failure }
             }
-            // The do block threw: failure is set.
-            let error = failure ?? IOError(errno: EIO, function: "append")
-            do throws(IOError) {
-                try cut(file, to: synced)
-            } catch {
-                throw .doubtful(error)
-            }
-            if !syncFailed || attempt == attempts { throw .cutBack(error) }
             attempt += 1
         }
+    }
+
+    /// Cuts a failed append back: `.cutBack(failure)` when that worked, `.doubtful(failure)`
+    /// when not (either way with the append's own failure, which is what went wrong).
+    private static func undo(_ file: any AppendFile, to synced: Int64, after failure: IOError) -> Failure {
+        do throws(IOError) {
+            try cut(file, to: synced)
+        } catch {
+            return .doubtful(failure)
+        }
+        return .cutBack(failure)
     }
 
     /// Appends to a file that keeps no synced length of its own (sink outputs, dead letters,
