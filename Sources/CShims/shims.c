@@ -115,6 +115,8 @@ int spp_epoll_wait(int epfd, int *fds, unsigned *events, int max, int timeout_ms
 
 int spp_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
 
+int spp_thread_id(void) { return (int)syscall(SYS_gettid); }
+
 void spp_set_thread_name(const char *name) {
     char buffer[16];
     strncpy(buffer, name, sizeof buffer - 1);

@@ -74,6 +74,7 @@ struct Serve: ParsableCommand {
         } catch {
             printError("spp-hookd: \(error)")
             notifier.notify("STATUS=failed to start: \(error)")
+            Self.reportLeftovers(after: "a failed start")
             throw ExitCode(1)
         }
         logger.notice("listening on \(daemon.addresses.joined(separator: ", "))", metadata: [
@@ -86,13 +87,25 @@ struct Serve: ParsableCommand {
         notifier.notify(Self.ready(daemon))
         reporter.start()
         serveSignals(signals, daemon: daemon, reporter: reporter, descriptors: descriptors, notifier: notifier, logger: logger)
+        if !Self.reportLeftovers(after: "the stop") { throw ExitCode(1) }
+    }
+
+    /// Says which threads are still running once everything was told to stop (a delivery
+    /// or a disk that did not finish within the timeout); false when there are any.
+    @discardableResult
+    static func reportLeftovers(after what: String) -> Bool {
+        let left = ThreadCensus.others()
+        guard !left.isEmpty else { return true }
+        printError("spp-hookd: \(left.count) threads still running after \(what): \(left.joined(separator: ", "))")
+        return false
     }
 
     /// The main thread's work once started: wait for signals (everything else runs on the
-    /// daemon's own threads); SIGHUP reloads, SIGUSR1 reopens the log, the others stop.
+    /// daemon's own threads); SIGHUP reloads, SIGUSR1 reopens the log, the others stop the
+    /// daemon and return.
     private func serveSignals(
         _ signals: StopSignals, daemon: Daemon, reporter: StatusReporter, descriptors: Int, notifier: SystemdNotifier, logger: Logger
-    ) -> Never {
+    ) {
         while true {
             let sig = signals.wait()
             if sig == SIGHUP {
@@ -109,7 +122,7 @@ struct Serve: ParsableCommand {
             notifier.notify("STOPPING=1\nSTATUS=stopping")
             daemon.stop(timeout: shutdownTimeout)
             logger.notice("stopped", metadata: ["lastSeq": "\(daemon.log.lastSeq)"])
-            _exit(0)
+            return
         }
     }
 

@@ -16,6 +16,7 @@ final class StatusReporter: Sendable {
     private let wake = Signal()
     private let stopping = Mutex(false)
     private let stopped = Signal()
+    private let thread = Mutex<JoinableThread?>(nil)
 
     init(daemon: Daemon, notifier: SystemdNotifier, logger: Logger) {
         (self.daemon, self.notifier, self.logger) = (daemon, notifier, logger)
@@ -26,7 +27,8 @@ final class StatusReporter: Sendable {
     func stop() {
         stopping.withLock { $0 = true }
         wake.notify()
-        stopped.wait(seconds: 5)
+        guard let running = thread.withLock({ $0 }) else { return }
+        if stopped.wait(seconds: 5) { running.join() }
     }
 
     func start() {
@@ -35,7 +37,7 @@ final class StatusReporter: Sendable {
         if let watchdog {
             logger.info("watchdog enabled", metadata: ["intervalMs": "\(watchdog / 1000)"])
         }
-        POSIXThread.detach(name: "status-reporter") { [self] in
+        let started = POSIXThread.spawn(name: "status-reporter") { [self] in
             defer { stopped.notify() }
             var lastStatus = ""
             while true {
@@ -57,5 +59,6 @@ final class StatusReporter: Sendable {
                 if !message.isEmpty { notifier.notify(message.joined(separator: "\n")) }
             }
         }
+        thread.withLock { $0 = started }
     }
 }

@@ -61,11 +61,14 @@ struct TailCommand: ParsableCommand {
         for damage in follower.takeDamage() { printError("spp-hookd: \(damage)") }
         fflush(nil)
         guard follow else { return }
+        // Woken by the log's writes (and rotations); the timeout is a fallback for a
+        // machine out of inotify watches.
+        let watch = DirectoryWatch(dir)
         while true {
             let lines = follower.poll()
             for damage in follower.takeDamage() { printError("spp-hookd: \(damage)") }
             for line in lines where keep(line) { show(line) }
-            if lines.isEmpty { usleep(200_000) } else { fflush(nil) }
+            if lines.isEmpty { watch.wait(seconds: 1) } else { fflush(nil) }
         }
     }
 }

@@ -12,7 +12,7 @@ import Testing
 @Suite("Sink batching and delivery threads")
 struct SinkBatchingTests {
     @Test func deliveryThreadsRunAtMostTheirCountAtOnceAndFinishQueuedJobsOnStop() throws {
-        let workers = DeliveryWorkers(count: 3, name: "send:test")
+        let workers = DeliveryWorkers(count: 3, name: "send:batchtest")
         let counts = Mutex((running: 0, peak: 0, done: 0))
         let release = DispatchSemaphore(value: 0)
         let finished = DispatchSemaphore(value: 0)
@@ -38,6 +38,8 @@ struct SinkBatchingTests {
         let c = counts.withLock { $0 }
         #expect(c.done == 9)
         #expect(c.peak == 3, "three threads, so never more than three jobs at once")
+        workers.join()
+        #expect(threads(named: "send:batchtest").isEmpty)
     }
 
     /// A sink that records the size of every batch it is handed.

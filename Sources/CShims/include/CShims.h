@@ -28,6 +28,9 @@ int spp_pidfd_open(pid_t pid);
 /// are kept.
 void spp_set_thread_name(const char *name);
 
+/// The calling thread's kernel id (its entry in /proc/self/task).
+int spp_thread_id(void);
+
 /// malloc_trim(0): gives memory that malloc holds free back to the system.
 void spp_release_free_memory(void);
 

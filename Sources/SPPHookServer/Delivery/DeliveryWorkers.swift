@@ -5,7 +5,7 @@ import Synchronization
 /// A sink's delivery threads: `count` long-lived POSIX threads taking jobs in order, so a
 /// busy sink does not create a thread per batch. Jobs may block (a shell hook, a slow
 /// receiver); at most `count` run at once. `stop()` lets queued jobs finish, then ends the
-/// threads.
+/// threads; `join()` waits for that.
 final class DeliveryWorkers: Sendable {
     typealias Job = @Sendable () -> Void
 
@@ -19,12 +19,12 @@ final class DeliveryWorkers: Sendable {
     /// Counts queued jobs plus one wake-up per thread at stop.
     private let ready = DispatchSemaphore(value: 0)
     private let count: Int
+    private let threads = Mutex<[JoinableThread]>([])
 
     init(count: Int, name: String) {
         self.count = max(1, count)
-        for _ in 0..<self.count {
-            POSIXThread.detach(name: name) { [self] in work() }
-        }
+        let started = (0..<self.count).map { _ in POSIXThread.spawn(name: name) { [self] in work() } }
+        threads.withLock { $0 = started }
     }
 
     func submit(_ job: @escaping Job) {
@@ -35,6 +35,11 @@ final class DeliveryWorkers: Sendable {
     func stop() {
         queue.withLock { $0.stopping = true }
         for _ in 0..<count { ready.signal() }
+    }
+
+    /// After ``stop()``: returns once every queued job ran and the threads ended.
+    func join() {
+        for thread in threads.withLock({ $0 }) { thread.join() }
     }
 
     private func work() {

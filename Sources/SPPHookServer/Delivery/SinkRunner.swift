@@ -45,6 +45,7 @@ public final class SinkRunner: Sendable {
     let signal = Signal()
     let state: Mutex<State>
     let stopped = Signal()
+    private let thread = Mutex<JoinableThread?>(nil)
     private let startPosition: CursorStore.Position
     /// The saved cursor's seq when it was ahead of the log at start-up (the log then
     /// continues its seqs above it); nil when it was consistent.
@@ -127,7 +128,8 @@ public final class SinkRunner: Sendable {
     public var cursorOffset: Int64 { state.withLock { $0.cursor.offset } }
 
     public func start() {
-        POSIXThread.detach(name: "sink:" + config.name) { [self] in coordinate() }
+        let started = POSIXThread.spawn(name: "sink:" + config.name) { [self] in coordinate() }
+        thread.withLock { $0 = started }
     }
 
     /// Stops taking new work; the runner saves its cursor once deliveries in flight finish.
@@ -136,9 +138,11 @@ public final class SinkRunner: Sendable {
         signal.notify()
     }
 
-    /// Waits up to `timeout` for the runner to finish stopping.
+    /// Waits up to `timeout` for the runner to finish stopping, then for its threads to end;
+    /// a delivery still running then keeps them (it is sent again after a restart).
     public func waitUntilStopped(timeout: Double) {
-        stopped.wait(seconds: timeout)
+        guard let running = thread.withLock({ $0 }) else { return }
+        if stopped.wait(seconds: timeout) { running.join() }
     }
 
     /// How often, at most, a moving cursor is fdatasync'ed. Every move is written at once
@@ -159,6 +163,7 @@ public final class SinkRunner: Sendable {
         defer {
             reader.close()
             workers.stop()
+            workers.join()
         }
         while true {
             applyCompletions()

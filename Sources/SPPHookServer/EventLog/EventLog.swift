@@ -269,6 +269,16 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// Completes every queued append, writes a checkpoint, and ends the log's threads: the
+    /// last step of a stop (or of a start that failed after the log opened). Appends after
+    /// it are never answered. Reading it (``durableEnd``, the files) still works.
+    public func stop() {
+        drain()
+        checkpointNow()
+        queue.finish()
+        checkpointQueue.finish()
+    }
+
     private func flushLoop() {
         while flushNext(onLoop: false) {}
     }

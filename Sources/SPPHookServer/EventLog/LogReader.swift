@@ -32,16 +32,22 @@ public struct OfflineLog: LogSource {
     /// cannot pair the new file with the old base.
     func openActive() throws(IOError) -> (fd: Int32, base: Int64) {
         let path = directory.activePath
-        var missing = 0
+        var gap: (watch: DirectoryWatch, deadline: Double)?
         while true {
             let before = activeBase
             let fd = open(path, O_RDONLY | O_CLOEXEC)
-            if fd < 0 && errno == ENOENT && missing < 100 {
-                // Between a rotation's rename and the new file: wait (a second at most). After
-                // that the file is really gone (moved while no daemon runs): report it.
-                missing += 1
-                usleep(10_000)
-                continue
+            if fd < 0 && errno == ENOENT {
+                // Between a rotation's rename and the new file: wait for it (a second at
+                // most). After that the file is really gone (moved while no daemon runs).
+                guard let (watch, deadline) = gap else {
+                    gap = (DirectoryWatch(directory.directory), monotonicSeconds() + 1)
+                    continue  // look once more: it may have appeared before the watch began
+                }
+                let left = deadline - monotonicSeconds()
+                if left > 0 {
+                    watch.wait(seconds: left)
+                    continue
+                }
             }
             if fd < 0 { throw IOError(errno: errno, function: "open(\(path))") }
             if activeBase == before { return (fd, before) }

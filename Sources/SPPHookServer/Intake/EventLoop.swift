@@ -27,6 +27,9 @@ final class EventLoop: RoundScheduler, @unchecked Sendable {
     /// handled), and tasks the loop queued for itself.
     private var roundEnd: [() -> Void] = []
     private var ownTasks: [() -> Void] = []
+    /// Loop thread only: cleared by the task ``stop()`` queues; the loop ends after that round.
+    private var running = true
+    private var thread: JoinableThread?
 
     /// Which loop runs on each thread (none on threads that are not loops).
     private static let currentKey: pthread_key_t = {
@@ -46,7 +49,20 @@ final class EventLoop: RoundScheduler, @unchecked Sendable {
         precondition(epfd >= 0 && wakeFD >= 0, "epoll_create1/eventfd failed: \(String(cString: strerror(errno)))")
         let watched = spp_epoll_ctl(epfd, Int32(SPP_EPOLL_CTL_ADD), wakeFD, UInt32(SPP_EPOLLIN))
         precondition(watched == 0, "epoll_ctl on a fresh eventfd failed: \(String(cString: strerror(errno)))")
-        POSIXThread.detach(name: "intake") { [self] in run() }
+        thread = POSIXThread.spawn(name: "intake") { [self] in run() }
+    }
+
+    /// Ends the loop once the tasks queued before it have run, waits for its thread, and
+    /// closes its descriptors (not the ones it watched: their owners close those). Tasks
+    /// queued after it never run. Never call it on the loop itself.
+    func stop() {
+        precondition(!inLoop, "an event loop cannot stop itself")
+        guard let thread else { return }
+        execute { [self] in running = false }
+        thread.join()
+        self.thread = nil
+        close(epfd)
+        close(wakeFD)
     }
 
     /// Runs `task` on the loop's thread, soon (in order with other tasks from the same thread).
@@ -104,7 +120,8 @@ final class EventLoop: RoundScheduler, @unchecked Sendable {
         pthread_setspecific(Self.currentKey, Unmanaged.passUnretained(self).toOpaque())
         var fds = [Int32](repeating: 0, count: 128)
         var events = [UInt32](repeating: 0, count: 128)
-        while true {
+        defer { handlers = [:] }
+        while running {
             let n = fds.withUnsafeMutableBufferPointer { f in
                 events.withUnsafeMutableBufferPointer { e in spp_epoll_wait(epfd, f.baseAddress, e.baseAddress, 128, -1) }
             }

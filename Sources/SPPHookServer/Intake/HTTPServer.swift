@@ -212,8 +212,9 @@ public final class HTTPServer: @unchecked Sendable {
         return best
     }
 
-    /// Stops accepting, lets in-flight requests finish, and closes idle connections.
-    /// Returns once every connection is closed or `timeout` seconds have passed.
+    /// Stops accepting, lets in-flight requests finish, and closes idle connections: once
+    /// every connection is closed or `timeout` seconds have passed, closes the rest and
+    /// ends the server's threads. Call it once.
     public func shutdown(timeout: Double) {
         accepting.withLock { $0 = false }
         acceptLoop.executeAndWait { [self] in
@@ -231,5 +232,8 @@ public final class HTTPServer: @unchecked Sendable {
         let stragglers = connections.withLock { Array($0.values) }
         for c in stragglers { c.loop.executeAndWait { c.close() } }
         sweeping.store(false, ordering: .relaxed)
+        sweeper.finish()
+        acceptLoop.stop()
+        for loop in loops { loop.stop() }
     }
 }

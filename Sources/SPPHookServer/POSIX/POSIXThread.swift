@@ -3,8 +3,9 @@ import CShims
 import Glibc
 import Synchronization
 
-/// A detached POSIX thread, for work that blocks (waiting for a signal, a child process,
-/// a sink) and must not occupy Dispatch's pool; or a joined one, for half of a piece of work.
+/// POSIX threads, for work that blocks (waiting for a signal, a child process, a sink) and
+/// must not occupy Dispatch's pool: a long-lived one its owner stops and joins
+/// (``spawn(name:_:)``), a detached one, or a joined one for half of a piece of work.
 public enum POSIXThread {
     private final class Box {
         let body: @Sendable () -> Void
@@ -16,6 +17,12 @@ public enum POSIXThread {
     public static func detach(name: String, _ body: @escaping @Sendable () -> Void) {
         guard let thread = start(name: name, body) else { preconditionFailure("pthread_create failed") }
         pthread_detach(thread)
+    }
+
+    /// Starts `body` on a new thread named `name` that its owner joins once it told it to end.
+    public static func spawn(name: String, _ body: @escaping @Sendable () -> Void) -> JoinableThread {
+        guard let thread = start(name: name, body) else { preconditionFailure("pthread_create failed") }
+        return JoinableThread(thread)
     }
 
     private final class Outcome<A: Sendable>: Sendable {

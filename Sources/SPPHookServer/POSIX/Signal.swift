@@ -30,13 +30,15 @@ public final class Signal: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    /// Waits until notified (since the last wait) or `seconds` pass (nil: no limit).
-    public func wait(seconds: Double?) {
+    /// Waits until notified (since the last wait) or `seconds` pass (nil: no limit); true
+    /// when it was notified.
+    @discardableResult
+    public func wait(seconds: Double?) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         guard !pending else {
             pending = false
-            return
+            return true
         }
         if let seconds {
             var deadline = timespec()
@@ -50,6 +52,7 @@ public final class Signal: @unchecked Sendable {
         } else {
             while !pending { pthread_cond_wait(cond, mutex) }
         }
-        pending = false
+        defer { pending = false }
+        return pending
     }
 }

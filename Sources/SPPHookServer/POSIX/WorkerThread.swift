@@ -10,7 +10,8 @@ import Synchronization
 /// "Failed to set thread priority for worker thread" for every one. The daemon needs a few
 /// long-lived threads, not a pool, so it owns them.
 ///
-/// The thread ends once the queue is released and every queued task has run.
+/// The thread ends once the queue is released and every queued task has run, or at
+/// ``finish()``, which runs what is queued, drops delayed tasks and joins the thread.
 final class WorkerThread: Sendable {
     private final class Shared: Sendable {
         struct Timed {
@@ -21,16 +22,30 @@ final class WorkerThread: Sendable {
             var tasks: [@Sendable () -> Void] = []
             var timed: [Timed] = []
             var released = false
+            /// Set by ``finish()``: delayed tasks no longer run.
+            var finishing = false
         }
         let queue = Mutex(Queue())
         let wake = Signal()
     }
 
     private let shared = Shared()
+    private let thread: JoinableThread
 
     init(name: String) {
         let shared = self.shared
-        POSIXThread.detach(name: name) { Self.run(shared) }
+        thread = POSIXThread.spawn(name: name) { Self.run(shared) }
+    }
+
+    /// Runs the tasks queued so far, drops the delayed ones, and returns once the thread
+    /// has ended; tasks queued later never run. Never call it from the thread itself.
+    func finish() {
+        shared.queue.withLock { q in
+            q.finishing = true
+            q.timed = []
+        }
+        shared.wake.notify()
+        thread.join()
     }
 
     deinit {
@@ -47,7 +62,9 @@ final class WorkerThread: Sendable {
     /// Runs `task` on the thread once `seconds` have passed.
     func async(after seconds: Double, _ task: @escaping @Sendable () -> Void) {
         let due = monotonicNanoseconds() + Int64(max(0, seconds) * 1e9)
-        shared.queue.withLock { $0.timed.append(.init(due: due, task: task)) }
+        shared.queue.withLock { q in
+            if !q.finishing { q.timed.append(.init(due: due, task: task)) }
+        }
         shared.wake.notify()
     }
 
@@ -72,7 +89,7 @@ final class WorkerThread: Sendable {
                     if t.due <= now { batch.append(t.task) } else { later.append(t) }
                 }
                 q.timed = later
-                let finished = q.released && batch.isEmpty && later.isEmpty
+                let finished = (q.released || q.finishing) && batch.isEmpty && later.isEmpty
                 return (batch, later.map(\.due).min(), finished)
             }
             if finished { return }

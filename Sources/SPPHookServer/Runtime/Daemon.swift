@@ -97,6 +97,7 @@ public final class Daemon: Sendable {
                 environment: secrets.environment, hidden: config.secretVariableNames, instance: config.instance ?? Fanout.hostName(),
                 clock: clock, metrics: metrics, logger: logger)
         } catch {
+            log.stop()
             throw StartError(description: "\(error)")
         }
         // A cursor ahead of the log (its history was lost): seqs continue above it.
@@ -104,6 +105,7 @@ public final class Daemon: Sendable {
             do {
                 try log.continueSeq(after: highest)
             } catch {
+                log.stop()
                 throw StartError(description: "cannot record the seq floor above sink cursors: \(error)")
             }
         }
@@ -133,8 +135,7 @@ public final class Daemon: Sendable {
         housekeeping.stop(timeout: 1.5)
         adminServer?.shutdown(timeout: 0.1)
         server.shutdown(timeout: timeout * 0.6)
-        log.drain()
-        log.checkpointNow()
+        log.stop()
         fanout.stop(timeout: max(0.5, deadline - monotonicSeconds()))
     }
 

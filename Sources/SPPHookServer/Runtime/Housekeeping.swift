@@ -15,6 +15,7 @@ final class Housekeeping: Sendable {
     private let wake = Signal()
     private let stopping = Atomic(false)
     private let stopped = Signal()
+    private let thread = Mutex<JoinableThread?>(nil)
 
     init(log: EventLog, statusPath: String, checkpointSeconds: Int, clock: any WallClock,
         snapshot: @escaping @Sendable () -> StatusSnapshot)
@@ -24,17 +25,20 @@ final class Housekeeping: Sendable {
     }
 
     func start() {
-        POSIXThread.detach(name: "housekeeping") { [self] in
+        let started = POSIXThread.spawn(name: "housekeeping") { [self] in
             run()
             stopped.notify()
         }
+        thread.withLock { $0 = started }
     }
 
-    /// Ends the thread (within `timeout`) so nothing writes `status.json` after the stop.
+    /// Ends the thread so nothing writes `status.json` after the stop. Returns after
+    /// `timeout` without joining it when a chore is stuck (a hung disk).
     func stop(timeout: Double) {
         stopping.store(true, ordering: .releasing)
         wake.notify()
-        stopped.wait(seconds: timeout)
+        guard let running = thread.withLock({ $0 }) else { return }
+        if stopped.wait(seconds: timeout) { running.join() }
     }
 
     private func run() {

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: MIT
+import Glibc
+import Synchronization
+
+/// A running thread its owner waits for when it stops (``POSIXThread/spawn(name:_:)``).
+/// One released without being joined is detached, so its resources go when it ends.
+public final class JoinableThread: Sendable {
+    private let thread: Mutex<pthread_t?>
+
+    init(_ thread: pthread_t) { self.thread = Mutex(thread) }
+
+    deinit {
+        if let t = thread.withLock({ $0 }) { pthread_detach(t) }
+    }
+
+    /// Waits for the thread to end (at once when it was joined before). Never call it from
+    /// the thread itself.
+    public func join() {
+        guard let t = thread.withLock({ t -> pthread_t? in
+            defer { t = nil }
+            return t
+        }) else { return }
+        pthread_join(t, nil)
+    }
+}
