@@ -47,10 +47,9 @@ let package = Package(
         ),
         // accept4 and friends that need _GNU_SOURCE.
         .target(name: "CShims"),
-        // Pure core: HTTP/1.1 parsing, JSON, envelopes, classification, config. No I/O.
-        // Compiled with cross-module optimisation: its generics (the delivery window over the
-        // server's events) are specialised in the I/O target instead of run through witness tables.
-        .target(name: "SPPHookCore", swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]),
+        // Pure core: HTTP/1.1 parsing, JSON, envelopes, classification, config, the delivery
+        // window over logged events. No I/O.
+        .target(name: "SPPHookCore"),
         // I/O edge: sockets, the durable event log, hashing, sinks and their jq programs.
         .target(
             name: "SPPHookServer",

@@ -90,6 +90,11 @@ struct JQSinkTests {
         try Self.post(daemon, [Self.invoice("INV-6", total: "10")])
         try waitFor { FanoutTests.lines(dir.file("after.jsonl")).count == 6 }
         #expect(daemon.stop() == 0, "\(daemon.stderr.suffix(2000))")
+        // Every other thread ended; the stop names the one that could not.
+        try waitFor { daemon.stderr.contains("threads still running after the stop: ") }
+        let left = daemon.stderr.split(separator: "\n").first { $0.contains("threads still running") } ?? ""
+        let names = left.split(separator: ": ").last?.split(separator: ", ") ?? []
+        #expect(!names.isEmpty && names.allSatisfy { $0.hasSuffix(":stuck") }, "\(left)")
     }
 
     @Test func sighupReplacesProgramsAndKeepsThemWhenTheNewOnesDoNotCompile() throws {

@@ -5,8 +5,8 @@ import SPPHookServer
 import Testing
 
 /// Services start in order and stop in reverse: a stop ends every thread the daemon started
-/// (the binary says which are left, and exits 1, when any is), and a failed start ends what
-/// the steps before it started.
+/// (the binary names any left: see `JQSinkTests` for a sink that cannot stop), and a failed
+/// start ends what the steps before it started.
 @Suite("Start and stop")
 struct LifecycleTests {
     static let sinks = """

@@ -47,6 +47,33 @@ public struct DedupIndex: Sendable {
         return table.first(matching: key, verify).map { .stored($0) } ?? .new
     }
 
+    /// What a lookup without reading the log knows (``GroupCommit``).
+    public enum Finding: Sendable, Equatable {
+        case new
+        /// The original is on its way to disk.
+        case pending(Original)
+        case stored(Original)
+        /// Stored candidates with this key's fingerprint whose lines were not read yet:
+        /// read them, and look again with what they hold.
+        case unverified([Int64])
+    }
+
+    /// Looks `key` up with what the caller read so far: `verified[offset]` is the original
+    /// when the log line at `offset` has this key's whole id, nil when it has another.
+    public func find(_ key: Key, verified: [Int64: Original?]) -> Finding {
+        if let original = pending[key] { return .pending(original) }
+        var unread: [Int64] = []
+        let found = table.first(matching: key) { offset -> Original? in
+            guard let known = verified[offset] else {
+                unread.append(offset)
+                return nil
+            }
+            return known
+        }
+        if let found { return .stored(found) }
+        return unread.isEmpty ? .new : .unverified(unread)
+    }
+
     /// A new event, queued for the disk.
     public mutating func addPending(_ key: Key, _ original: Original) {
         guard isEnabled else { return }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Glibc
 import Logging
+import SPPHookCore
 import Synchronization
 
 extension EventLog {
@@ -11,7 +12,7 @@ extension EventLog {
     public func continueSeq(after seq: UInt64) throws(IOError) {
         guard seq > lastSeq else { return }
         try directory.storeSeqFloor(seq)
-        state.withLock { s in s.lastSeq = max(s.lastSeq, seq) }
+        state.withLock { $0.continueSeq(after: seq) }
         logger.error("event log continues after a sink's cursor", metadata: ["nextSeq": "\(seq + 1)"])
     }
 

@@ -28,11 +28,7 @@ public protocol RoundScheduler: AnyObject {
 /// is written by the log's writer thread, as is everything appended without one (tests,
 /// tools). The log itself knows nothing of intake loops.
 public final class EventLog: Sendable {
-    public enum Outcome: Sendable, Equatable {
-        case stored(seq: UInt64)
-        case duplicate(seq: UInt64, category: EventCategory)
-        case unavailable(String)
-    }
+    public typealias Outcome = AppendOutcome
 
     public typealias Completion = @Sendable (Outcome) -> Void
 
@@ -52,21 +48,6 @@ public final class EventLog: Sendable {
         public var checkpoint = "none"
         /// Bytes of log read at start-up (all of it without a checkpoint, the rest after it with one).
         public var scannedBytes: Int64 = 0
-    }
-
-    enum Item {
-        case new(seq: UInt64, key: DedupIndex.Key?, atMs: Int64, tail: [UInt8], completion: Completion)
-        case duplicate(key: DedupIndex.Key, completion: Completion)
-    }
-
-    struct State: ~Copyable {
-        var lastSeq: UInt64
-        var dedup: DedupIndex
-        var batch: [Item] = []
-        var flushing = false
-        /// The end of the last batch on disk and the seq of its last line: what a checkpoint
-        /// of `dedup` covers.
-        var covered: (end: Int64, seq: UInt64)
     }
 
     struct Writer: ~Copyable {
@@ -102,7 +83,8 @@ public final class EventLog: Sendable {
     /// The oldest logical offset a sink still needs (retention keeps it).
     let floor = Mutex<@Sendable () -> Int64>({ Int64.max })
     let subscribers = Mutex<[Signal]>([])
-    let state: Mutex<State>
+    /// Sequence numbers, the dedup index and the batches (``GroupCommit``).
+    let state: Mutex<GroupCommit<Completion>>
     let writer: Mutex<Writer>
     private let queue = WorkerThread(name: "log-writer")
     /// Checkpoints are written here, off the writer's queue.
@@ -166,7 +148,7 @@ public final class EventLog: Sendable {
         self.recovery = recovery
         let size = try file.size()
         // Seqs issued before the log lost history (a cursor was ahead of it) stay used.
-        self.state = Mutex(State(lastSeq: max(recovery.lastSeq, directory.seqFloor()), dedup: dedup,
+        self.state = Mutex(GroupCommit(lastSeq: max(recovery.lastSeq, directory.seqFloor()), dedup: dedup,
             covered: (base + size, recovery.lastSeq)))
         if let checkpoint, checkpoint.end == base + size { checkpointed.withLock { $0 = checkpoint.end } }
         self.writer = Mutex(Writer(file: file, base: base, durableSize: size))
@@ -220,34 +202,26 @@ public final class EventLog: Sendable {
     ) {
         let key = DedupIndex.Key(id: id)
         let atMs = receivedAt.millisecondsSinceEpoch
-        var startFlush = false
-        let immediate: Outcome? = state.withLock { s in
-            s.dedup.expire(now: atMs)
-            let found = key.map { key in s.dedup.lookup(key) { self.original(at: $0, key: key) } } ?? .new
-            switch found {
-            case .stored(let original):
-                return .duplicate(seq: original.seq, category: original.category)
-            case .pending:
-                // The original is still on its way to disk: answer once it is.
-                if let key { s.batch.append(.duplicate(key: key, completion: completion)) }
-            case .new:
-                s.lastSeq += 1
-                if let key { s.dedup.addPending(key, .init(seq: s.lastSeq, category: category)) }
-                s.batch.append(.new(seq: s.lastSeq, key: key, atMs: atMs, tail: tail, completion: completion))
+        // Candidates for a duplicate are read here, outside the lock, then looked up again.
+        var verified: [Int64: DedupIndex.Original?] = [:]
+        while true {
+            let step = state.withLock { s in
+                s.append(key: key, category: category, atMs: atMs, tail: tail, ticket: completion, verified: verified)
             }
-            if !s.flushing {
-                s.flushing = true
-                startFlush = true
-            }
-            return nil
-        }
-        if let immediate {
-            completion(immediate)
-        } else if startFlush {
-            if let roundEnd {
-                roundEnd.afterRound { self.flushOnLoop() }
-            } else {
-                queue.async { self.flushLoop() }
+            switch step {
+            case .answer(let outcome):
+                return completion(outcome)
+            case .queued(let startFlush):
+                guard startFlush else { return }
+                if let roundEnd {
+                    roundEnd.afterRound { self.flushOnLoop() }
+                } else {
+                    queue.async { self.flushLoop() }
+                }
+                return
+            case .verify(let offsets):
+                guard let key else { preconditionFailure("only an event with a dedup key has candidates to verify") }
+                for offset in offsets { verified[offset] = original(at: offset, key: key) }
             }
         }
     }
@@ -265,7 +239,7 @@ public final class EventLog: Sendable {
     public func drain() {
         while true {
             queue.sync {}
-            if state.withLock({ !$0.flushing && $0.batch.isEmpty }) { return }
+            if state.withLock({ $0.isIdle }) { return }
         }
     }
 
@@ -292,21 +266,8 @@ public final class EventLog: Sendable {
     /// Writes and syncs the batch, and tells each request. Returns whether more is waiting;
     /// when not, flushing stops (the next append starts it again).
     private func flushNext(onLoop: Bool) -> Bool {
-        let items = state.withLock { s in
-            defer { s.batch = [] }
-            return s.batch
-        }
-        var bytes: [UInt8] = []
-        var starts: [Int64] = []  // where each new line starts in `bytes`
-        bytes.reserveCapacity(items.reduce(0) { n, item in
-            if case .new(_, _, _, let tail, _) = item { n + 32 + tail.count } else { n }
-        })
-        starts.reserveCapacity(items.count)
-        for case .new(let seq, _, _, let tail, _) in items {
-            starts.append(Int64(bytes.count))
-            EventRecord.appendHead(seq: seq, to: &bytes)
-            bytes.append(contentsOf: tail)
-        }
+        let batch = state.withLock { $0.takeBatch() }
+        let bytes = batch.bytes
         let (failure, end, rotated) = writer.withLock { w in
             var failure = Self.write(bytes, to: &w, directory: directory.directory, logger: logger)
             if failure == nil && !ensureLinked(&w) { failure = w.lastFailure ?? "events.jsonl was deleted" }
@@ -326,43 +287,9 @@ public final class EventLog: Sendable {
             if onLoop { queue.async { self.applyRetention() } } else { applyRetention() }
             scheduleCheckpoint()
         }
-        let outcomes = settle(items, lineStarts: starts.map { end - Int64(bytes.count) + $0 }, end: end, failure: failure)
-        for (completion, outcome) in outcomes { completion(outcome) }
-        return state.withLock { s in
-            if s.batch.isEmpty { s.flushing = false }
-            return s.flushing
-        }
-    }
-
-    /// What each item of a batch that reached the disk (or failed: `failure`) is told, with
-    /// the dedup index brought up to date. `lineStarts` are the new lines' logical offsets.
-    private func settle(_ items: [Item], lineStarts: [Int64], end: Int64, failure: String?) -> [(Completion, Outcome)] {
-        state.withLock { s in
-            var outcomes: [(Completion, Outcome)] = []
-            var n = 0
-            for item in items {
-                switch item {
-                case .new(let seq, let key, let atMs, _, let completion):
-                    let offset = lineStarts[n]
-                    n += 1
-                    if let failure {
-                        if let key { s.dedup.dropPending(key, seq: seq) }
-                        outcomes.append((completion, .unavailable(failure)))
-                    } else {
-                        if let key { s.dedup.commit(key, seq: seq, offset: offset, atMs: atMs) }
-                        s.covered = (end, seq)
-                        outcomes.append((completion, .stored(seq: seq)))
-                    }
-                case .duplicate(let key, let completion):
-                    if case .stored(let o) = s.dedup.lookup(key, verify: { self.original(at: $0, key: key) }) {
-                        outcomes.append((completion, .duplicate(seq: o.seq, category: o.category)))
-                    } else {
-                        outcomes.append((completion, .unavailable(failure ?? "the original delivery was not stored")))
-                    }
-                }
-            }
-            return outcomes
-        }
+        let (answers, more) = state.withLock { $0.settle(batch, end: end, failure: failure) }
+        for (completion, outcome) in answers { completion(outcome) }
+        return more
     }
 
     /// Cuts a failed batch that could not be cut off earlier (`needsRepair`) off the file.

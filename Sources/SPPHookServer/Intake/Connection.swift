@@ -26,6 +26,13 @@ final class Connection: @unchecked Sendable {
     let idleSince = Atomic<Int64>(0)
     /// Chosen for eviction already (so it is not chosen twice).
     let evicting = Atomic(false)
+
+    /// This connection with the time it became idle, when it is idle between requests and
+    /// not being closed already: a candidate for ``Admission``.
+    var idleCandidate: (Connection, since: Int64)? {
+        let since = idleSince.load(ordering: .relaxed)
+        return since != 0 && !evicting.load(ordering: .relaxed) ? (self, since) : nil
+    }
     private let handler: any HTTPRequestHandler
     private let logger: Logger
     private let onClose: @Sendable () -> Void

@@ -8,9 +8,8 @@ import Synchronization
 /// Accepts connections on listening sockets (bound from config or passed by systemd, TCP
 /// or unix) and runs each as a ``Connection``.
 ///
-/// At `maxConnections`, the keep-alive connection idle the longest is closed to make room;
-/// when none is idle, a new connection gets an immediate 503 and is closed: a flood costs
-/// one accept and one write, never a hang.
+/// At `maxConnections`, ``Admission`` decides: the keep-alive connection idle the longest
+/// is closed to make room, or the newcomer gets a 503.
 ///
 /// Listening sockets are watched by an ``EventLoop`` of their own (the accept loop); a
 /// ``WorkerThread`` checks deadlines and re-arms a listener after an accept error.
@@ -61,8 +60,7 @@ public final class HTTPServer: @unchecked Sendable {
     private let sweeping = Atomic(true)
     public static let sweepInterval = 0.25
 
-    private static let overloaded = HTTPResponse.error(503, "too many connections", headers: [("Retry-After", "1")])
-        .serialized(close: true)
+    private static let overloaded = HTTPResponse.overloaded.serialized(close: true)
 
     public init(listenFDs: [Int32], handler: any HTTPRequestHandler, settings: Settings, loops: Int? = nil, logger: Logger) {
         let count = max(1, loops ?? Self.defaultLoops)
@@ -115,11 +113,10 @@ public final class HTTPServer: @unchecked Sendable {
 
     public var openConnections: Int { connections.withLock { $0.count } }
 
-    /// EMFILE/ENFILE/ENOBUFS: stops watching the listener for 100 ms instead of spinning
-    /// on it while it stays readable.
-    private func pauseAccepting(_ listenFD: Int32) {
+    /// Stops watching the listener for `seconds` (``AcceptFailure``).
+    private func pauseAccepting(_ listenFD: Int32, seconds: Double) {
         _ = acceptLoop.modify(listenFD, events: 0)  // if refused, accepts just go on
-        sweeper.async(after: 0.1) { [self] in
+        sweeper.async(after: seconds) { [self] in
             acceptLoop.execute { [self] in
                 guard accepting.withLock({ $0 }) else { return }
                 if let refused = acceptLoop.modify(listenFD, events: UInt32(SPP_EPOLLIN)) {
@@ -137,25 +134,27 @@ public final class HTTPServer: @unchecked Sendable {
                 guard let accepted = try Socket.accept(listenFD) else { return }
                 fd = accepted
             } catch {
-                switch error.errno {
-                case ECONNABORTED, EPROTO, EPERM: continue
-                default:
-                    logger.error("accept failed; pausing accepts for 100 ms", metadata: ["error": "\(error)"])
-                    return pauseAccepting(listenFD)
+                switch AcceptFailure(errno: error.errno) {
+                case .skip: continue
+                case .pause(let seconds):
+                    logger.error("accept failed; pausing accepts", metadata: ["error": "\(error)", "seconds": "\(seconds)"])
+                    return pauseAccepting(listenFD, seconds: seconds)
                 }
             }
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             let current = settings.withLock { $0 }
-            let (full, victim) = connections.withLock { c -> (Bool, Connection?) in
-                guard c.count >= current.maxConnections else { return (false, nil) }
-                return (true, Self.longestIdle(c.values))
+            let admission = connections.withLock { c in
+                let decision = Admission.decide(open: c.count, limit: current.maxConnections, idle: c.values.lazy.compactMap(\.idleCandidate))
+                if case .evict(let victim) = decision { victim.evicting.store(true, ordering: .relaxed) }
+                return decision
             }
-            if let victim {
+            switch admission {
+            case .admit: break
+            case .evict(let victim):
                 // An idle keep-alive flood must not lock out clients with work to do.
                 victim.loop.execute { victim.evictIfIdle() }
-            } else if full {
-                // Plain text would be garbage to a TLS client: it just sees the close.
+            case .refuse:
                 if current.tls == nil { _ = try? Socket.send(fd, Self.overloaded, from: 0) }
                 Glibc.close(fd)
                 logger.warning("connection limit reached; answered 503", metadata: ["limit": "\(current.maxConnections)"])
@@ -194,22 +193,6 @@ public final class HTTPServer: @unchecked Sendable {
         let now = monotonicNanoseconds()
         let due = connections.withLock { c in c.values.filter { $0.deadline.load(ordering: .relaxed) <= now } }
         for c in due { c.loop.execute { c.checkDeadline() } }
-    }
-
-    /// The keep-alive connection idle the longest that is not being evicted already (and
-    /// marks it), or nil when every connection is busy or new.
-    private static func longestIdle(_ connections: some Collection<Connection>) -> Connection? {
-        var best: Connection?
-        var bestSince = Int64.max
-        for c in connections {
-            let since = c.idleSince.load(ordering: .relaxed)
-            if since != 0 && since < bestSince && !c.evicting.load(ordering: .relaxed) {
-                best = c
-                bestSince = since
-            }
-        }
-        best?.evicting.store(true, ordering: .relaxed)
-        return best
     }
 
     /// Stops accepting, lets in-flight requests finish, and closes idle connections: once

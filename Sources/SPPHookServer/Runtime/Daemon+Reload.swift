@@ -4,39 +4,18 @@ public import SPPHookCore
 import Synchronization
 
 extension Daemon {
-    /// Applies a new configuration atomically: endpoints, tokens, classification and limits
-    /// (limits for connections accepted from now on). Settings that need a restart
-    /// (`listen`, `dataDir`, `dedupWindowSeconds`) must be unchanged; any error leaves the
-    /// running configuration untouched.
+    /// Applies a new configuration atomically, as far as ``ReloadPlan`` allows; any error
+    /// leaves the running configuration untouched.
     public func reload(_ new: DaemonConfig, secrets: SecretResolver) throws(StartError) {
-        let old = config
-        if new.listen != old.listen && !socketActivated {
-            throw StartError(description: "listen: changing it needs a restart (running: \(old.listen))")
-        }
-        if new.dataDir != old.dataDir {
-            throw StartError(description: "dataDir: changing it needs a restart (running: \(old.dataDir))")
-        }
-        // A sink's `where` and `transform` may change; anything else about sinks needs a restart.
-        let withoutPrograms = { (sinks: [SinkConfig]) in sinks.map { s in var s = s; s.programs = SinkPrograms(); return s } }
-        if withoutPrograms(new.sinks) != withoutPrograms(old.sinks) || new.api != old.api {
-            throw StartError(description: "sinks: changing them (or api) needs a restart; their where and transform can be reloaded")
-        }
-        if new.limits.eventLoops != old.limits.eventLoops {
-            throw StartError(description: "limits.eventLoops: changing it needs a restart")
-        }
-        if new.log != old.log || new.admin != old.admin {
-            throw StartError(description: "log, admin: changing them needs a restart")
-        }
-        if new.dedupWindowSeconds != old.dedupWindowSeconds {
-            throw StartError(description: "dedupWindowSeconds: changing it needs a restart (running: \(old.dedupWindowSeconds))")
-        }
-        if (new.tls == nil) != (old.tls == nil) {
-            throw StartError(description: "tls: turning HTTPS on or off needs a restart")
+        let plan: ReloadPlan
+        switch ReloadPlan.check(running: config, new: new, socketActivated: socketActivated) {
+        case .success(let p): plan = p
+        case .failure(let refusal): throw StartError(description: refusal.description)
         }
         let endpoints = try Self.resolveEndpoints(new, secrets: secrets, logger: logger)
         // Certificates are read again even when the paths are unchanged: renewed files apply.
         let tls = try new.tls.map { settings throws(StartError) in try Self.loadTLS(settings, secrets: secrets) }
-        if new.sinks != old.sinks {
+        if plan.programsChanged {
             do throws(Fanout.SetupError) {
                 try fanout.updatePrograms(new.sinks)
             } catch {

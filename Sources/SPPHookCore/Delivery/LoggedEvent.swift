@@ -1,6 +1,4 @@
 // SPDX-License-Identifier: MIT
-public import SPPHookCore
-
 /// One line of the event log as a sink sees it: the raw line (what file sinks append and
 /// forward sinks send), its place in the file, the fields filters need, and what a
 /// transform made of it.
@@ -15,4 +13,8 @@ public struct LoggedEvent: Sendable {
 
     public var seq: UInt64 { head.seq }
     public var category: EventCategory { EventCategory(rawValue: head.category) ?? .other }
+
+    public init(line: [UInt8], start: Int64, end: Int64, head: EventLogLine, body: [UInt8]? = nil) {
+        (self.line, self.start, self.end, self.head, self.body) = (line, start, end, head, body)
+    }
 }
