@@ -17,12 +17,12 @@ extension EventLog {
     }
 
     /// Writes a checkpoint soon, on its own queue.
-    public func scheduleCheckpoint() {
+    func scheduleCheckpoint() {
         checkpointQueue.async { self.writeCheckpoint() }
     }
 
     /// Writes a checkpoint now (after queued ones): on stop, once intake has drained.
-    public func checkpointNow() {
+    package func checkpointNow() {
         checkpointQueue.sync { self.writeCheckpoint() }
     }
 

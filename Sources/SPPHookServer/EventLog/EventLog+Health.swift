@@ -9,7 +9,7 @@ extension EventLog {
     /// that is ahead of the log (history was lost) must never see its seqs issued again. The
     /// floor is recorded durably (`events.seq-floor`) before intake starts, so it holds
     /// across restarts even after the cursors have been reset.
-    public func continueSeq(after seq: UInt64) throws(IOError) {
+    package func continueSeq(after seq: UInt64) throws(IOError) {
         guard seq > lastSeq else { return }
         try directory.storeSeqFloor(seq)
         state.withLock { $0.continueSeq(after: seq) }
@@ -19,7 +19,7 @@ extension EventLog {
     /// Checks the log on its own, once a second (not only when an event is written): a
     /// deleted `events.jsonl` is restored; after a failed write, the log is healthy again
     /// once its file syncs and its filesystem has room.
-    public func checkHealth() {
+    func checkHealth() {
         writer.withLock { w in
             guard ensureLinked(&w), (try? Self.repairIfNeeded(&w, logger: logger)) != nil else { return }
             guard let failure = w.lastFailure else { return }

@@ -64,7 +64,7 @@ extension EventLog {
     /// SIGUSR1, after an external tool (logrotate) renamed `events.jsonl`: links the open
     /// file under its segment name and starts a new `events.jsonl`. Nothing to do when
     /// the file was not moved.
-    public func reopen() {
+    package func reopen() {
         let rotated: Bool = writer.withLock { w in
             var mine = stat(), current = stat()
             guard fstat(w.file.descriptor, &mine) == 0 else { return false }
@@ -82,7 +82,7 @@ extension EventLog {
     }
 
     /// Deletes rotated segments that the retention settings let go and no sink needs.
-    public func applyRetention(now: Int64? = nil) {
+    package func applyRetention(now: Int64? = nil) {
         let now = now ?? Int64(time(nil))
         guard settings.keepFiles != nil || settings.keepDays != nil else { return }
         let limit = floor.withLock { $0 }()

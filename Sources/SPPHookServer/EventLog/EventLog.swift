@@ -70,8 +70,8 @@ public final class EventLog: Sendable {
         var descriptorPath: String { "/proc/self/fd/\(file.descriptor)" }
     }
 
-    public let path: String
-    public let directory: LogDirectory
+    package let path: String
+    package let directory: LogDirectory
     public let recovery: Recovery
     let settings: DaemonConfig.LogSettings
     /// The logical end of the log known to be on disk; readers (sinks) never read past it.
@@ -109,7 +109,7 @@ public final class EventLog: Sendable {
     }
 
     /// Opens the log on an injected file (tests use a failing one); `path` is where it lives.
-    public init(
+    package init(
         file: any AppendFile, path: String, dedupWindowSeconds: Int, settings: DaemonConfig.LogSettings = .init(),
         clock: any WallClock, logger: Logger
     ) throws(IOError) {
@@ -158,7 +158,7 @@ public final class EventLog: Sendable {
 
     /// Why the log cannot take events now (the last write or sync failed, or a failed
     /// batch could not be cut off yet); nil when it is healthy.
-    public var problem: String? {
+    package var problem: String? {
         writer.withLock { w in
             if w.needsRepair { return "event log needs repair: a failed batch could not be cut off" }
             return w.lastFailure
@@ -169,7 +169,7 @@ public final class EventLog: Sendable {
     public var durableEnd: Int64 { durable.load(ordering: .acquiring) }
 
     /// Where the active segment starts in the logical log.
-    public var activeBase: Int64 { base.load(ordering: .acquiring) }
+    package var activeBase: Int64 { base.load(ordering: .acquiring) }
 
     /// Opens the active segment for reading, with its base: the file the writer appends
     /// to, even if something renamed it (external logrotate before SIGUSR1).
@@ -181,12 +181,12 @@ public final class EventLog: Sendable {
     }
 
     /// Tells retention the oldest logical offset still needed (the slowest sink cursor).
-    public func setRetentionFloor(_ floor: @escaping @Sendable () -> Int64) {
+    package func setRetentionFloor(_ floor: @escaping @Sendable () -> Int64) {
         self.floor.withLock { $0 = floor }
     }
 
     /// `signal` is notified after every batch that reached the disk.
-    public func subscribe(_ signal: Signal) {
+    func subscribe(_ signal: Signal) {
         subscribers.withLock { $0.append(signal) }
     }
 
@@ -231,12 +231,12 @@ public final class EventLog: Sendable {
 
     /// Runs `completion` on the log's writer queue once the batch in progress is done: if
     /// the writer is stuck (a hung disk), it does not run. The watchdog pings only then.
-    public func probe(_ completion: @escaping @Sendable () -> Void) {
+    package func probe(_ completion: @escaping @Sendable () -> Void) {
         queue.async(completion)
     }
 
     /// Waits until every queued append has completed.
-    public func drain() {
+    package func drain() {
         while true {
             queue.sync {}
             if state.withLock({ $0.isIdle }) { return }
