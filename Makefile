@@ -66,12 +66,14 @@ check-size:
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 
-# nginx `return 204`, adnanh/webhook and spp-hookd under the same wrk load, side by side.
+# nginx `return 204`, adnanh/webhook and spp-hookd under the same wrk load, side by side, then
+# the sinks' throughput; the figures go to docs/benchmark-results.md.
 bench: deps
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(BENCH_PACKAGES)"
 	$(SWIFT) build -c release
 	bash scripts/bench.sh
 	bash scripts/bench-sinks.sh
+	bash scripts/bench-results.sh
 
 # Start-up, memory and reading with a large log (BENCH_SCALE_EVENTS events in the dedup
 # window, about 2 KiB each), on the installed build (static standard library).
@@ -79,7 +81,9 @@ BENCH_SCALE_EVENTS ?= 1000000
 bench-scale: deps
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(BENCH_PACKAGES)"
 	$(SWIFT) build $(RELEASE_FLAGS)
-	python3 scripts/bench-scale.py --bin $(RELEASE_BIN) --out bench-out/scale --events $(BENCH_SCALE_EVENTS)
+	python3 scripts/bench-scale.py --bin $(RELEASE_BIN) --out bench-out/scale --events $(BENCH_SCALE_EVENTS) | tee bench-out/scale.txt
+	{ echo "# Scale benchmark results"; echo; echo "Written by \`make bench-scale\` on $$(date -u +%Y-%m-%dT%H:%MZ), commit $$(git rev-parse --short HEAD), $$(nproc) cores; do not edit by hand. How to read it: [benchmarks.md](benchmarks.md)."; \
+	  echo; echo '```'; cat bench-out/scale.txt; echo '```'; } > docs/benchmark-scale.md
 
 # Binary, systemd units, /etc/spp-hookd/config.json (kept if present), docs. PREFIX, DESTDIR.
 install: man release

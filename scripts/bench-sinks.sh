@@ -78,8 +78,18 @@ JSON
   printf "%-8s %8d events  %8.0f delivered/s  backlog peak %7d  lag 0 after %5.2f s  daemon peak RSS %6.1f MiB  hooks alive at most %d%s\n" \
     "$name" "$total" "$(echo "$total / $elapsed" | bc -l)" "$peak_backlog" "$drain" "$(echo "$peak_rss / 1024" | bc -l)" "$peak_children" \
     "$([ -z "$caught_up" ] && echo "  (did not catch up in 240 s)")"
+  printf "| %s | %d | %.0f | %d | %.2f%s | %.1f | %d |\n" "$name" "$total" "$(echo "$total / $elapsed" | bc -l)" "$peak_backlog" "$drain" \
+    "$([ -z "$caught_up" ] && echo " (not caught up)")" "$(echo "$peak_rss / 1024" | bc -l)" "$peak_children" >> "$MD"
 }
 
+# Markdown rows for docs/benchmark-results.md (make bench), next to the printed lines.
+MD=${BENCH_OUT:-$ROOT/bench-out}/sinks.md
+{
+  echo "Fan-out: wrk pushes events for ${LOAD_SECONDS} s; rate = events / time until the sink's cursor reached the last one."
+  echo
+  echo "| sink | events | delivered/s | backlog peak | lag 0 after s | daemon peak RSS MiB | hooks alive at most |"
+  echo "|---|---|---|---|---|---|---|"
+} > "$MD"
 echo "fan-out: wrk pushes events for ${LOAD_SECONDS} s; rate = events / time until the sink's cursor reached the last one;"
 echo "lag 0 after: from the end of the load to the sink's cursor at the last event"
 run_sink file '{"name": "file", "type": "file", "path": "'"$OUT"'/file/out.jsonl"}' 32
@@ -91,6 +101,7 @@ elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 sent=$(tail -1 "$OUT/forward/replay.txt" | sed -n 's/.* \([0-9]*\) delivered.*/\1/p')
 printf "forward replay: %d events in %.2f s: %.0f events/s to nginx (concurrency 4, keep-alive)\n" \
   "${sent:-0}" "$elapsed" "$(echo "${sent:-0} / $elapsed" | bc -l)"
+REPLAY_FORWARD=$(printf "| forward, replay alone (concurrency 4, to nginx) | %d | %.0f | | | | |" "${sent:-0}" "$(echo "${sent:-0} / $elapsed" | bc -l)")
 # The same forward sink with the Slack recipe's jq transform (deploy/recipes/slack.json) on every event.
 slack_transform=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["transform"]))' deploy/recipes/slack.json)
 run_sink fwd-jq '{"name": "fwd-jq", "type": "forward", "url": "http://127.0.0.1:18091/hook", "concurrency": 4, "transform": '"$slack_transform"'}' 32
@@ -103,4 +114,6 @@ elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 rows=$(psql -X -tA -h "$PGDIR" -p 18093 -U postgres -c "SELECT count(*) FROM spp_events" bench)
 printf "postgres replay: %d rows in %.2f s: %.0f events/s into the table (batches of 500, a new table with its indexes)\n" \
   "$rows" "$elapsed" "$(echo "$rows / $elapsed" | bc -l)"
+REPLAY_POSTGRES=$(printf "| postgres, replay alone (batches of 500, a new table) | %d | %.0f | | | | |" "$rows" "$(echo "$rows / $elapsed" | bc -l)")
 run_sink shell '{"name": "shell", "type": "shell", "command": ["'"$OUT"'/hook.sh"], "concurrency": 4}' 2
+printf "%s\n%s\n" "$REPLAY_FORWARD" "$REPLAY_POSTGRES" >> "$MD"

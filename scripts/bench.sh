@@ -141,4 +141,19 @@ lost = s["acked"] - s["stored"]
 print("spp-hookd: every acknowledged event on disk" if lost <= 0 else f"spp-hookd: {lost} ACKNOWLEDGED EVENTS MISSING")
 print(f"spp-hookd file sink: {spp_sink} of {s['stored']} logged events delivered")
 print(f"webhook: {w['acked']} acknowledged, {w['stored']} reached its file")
+# The same figures as Markdown tables, for docs/benchmark-results.md (make bench).
+with open(f"{out}/receive.md", "w") as md:
+    md.write(f"Receive path: wrk, {conns} keep-alive connections, {duration} s after a 2 s warm-up, ~1.5 KiB bodies.\n\n")
+    md.write("| server | req/s | p50 ms | p99 ms | peak RSS MiB | acknowledged (2xx, warm-up too) | on disk |\n|---|---|---|---|---|---|---|\n")
+    for n, v in r.items():
+        stored = "-" if v["stored"] is None else str(v["stored"])
+        md.write(f"| {n} | {v['rps']:.0f} | {v['p50']:.2f} | {v['p99']:.2f} | {v['rss']/1024:.1f} | {v['acked']} | {stored} |\n")
+    md.write(f"| spp-hookd, HTTP layer alone (404 after reading the body) | {h['rps']:.0f} | {h['p50']:.2f} | {h['p99']:.2f} | | | |\n")
+    md.write("\n| ratio | value |\n|---|---|\n")
+    md.write(f"| spp-hookd / nginx, requests/s | {s['rps']/g['rps']:.2f} |\n")
+    md.write(f"| spp-hookd HTTP layer / nginx, requests/s | {h['rps']/g['rps']:.2f} |\n")
+    md.write(f"| spp-hookd / webhook, requests/s | {s['rps']/w['rps']:.2f} |\n")
+    md.write(f"| spp-hookd / webhook, events verifiably on disk per second | {verified(s)/max(verified(w),1):.1f} |\n")
+    md.write(f"| spp-hookd acknowledged events missing from disk | {max(lost, 0)} |\n")
+    md.write(f"| spp-hookd file sink: logged events delivered | {spp_sink} of {s['stored']} |\n")
 PY

@@ -37,9 +37,8 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         // Before any thread allocates. With an arena per thread, what the log writer frees
-        // stays in its arena while intake grows another: 40.3 instead of 36.6 MiB after 10 s
-        // of wrk on a full million-entry index. Its cost: none measurable pinned to one core,
-        // about 4% more CPU per request with intake and writer on two cores at full load.
+        // stays in its arena while intake grows another (make bench-scale measures the RSS
+        // under load; docs/benchmarks.md).
         spp_use_one_malloc_arena()
         let environment = SecretResolver.processEnvironment()
         logFormat.bootstrap(level: logLevel, environment: environment)

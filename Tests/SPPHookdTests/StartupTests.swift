@@ -33,7 +33,11 @@ struct StartupTests {
             daemon.stop(timeout: 1)
             Issue.record("the daemon started on a port that was taken")
         } catch {
-            #expect(error.description.hasPrefix("cannot listen on \(address): ") && error.description.contains("Address already in use"), "\(error)")
+            guard case .listen(let key, let failed, let cause) = error else {
+                Issue.record("not a listen failure: \(error)")
+                return
+            }
+            #expect(key == "listen" && failed == address && cause.errno == EADDRINUSE, "\(error)")
         }
         // The event log is closed (its threads end with it) and the sink's threads are gone.
         try waitFor(20) {

@@ -159,7 +159,7 @@ extension EventLog {
         if let bad { return .refused("\(DedupCheckpoint.Invalid.entry(bad))") }
         table.finishRestoring { POSIXThread.both(name: "dedup-restore", $0, $1) }
         // What reading it allocated and freed (buffers a few hundred KB each) stays resident
-        // in malloc's free lists otherwise: 2 MB of idle RSS for a million entries.
+        // in malloc's free lists otherwise, as idle RSS that grows with the index.
         spp_release_free_memory()
         return .loaded(table, cp)
     }

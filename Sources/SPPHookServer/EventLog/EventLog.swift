@@ -138,9 +138,8 @@ public final class EventLog: Sendable {
         if let checkpoint { note = "loaded \(checkpoint.count) entries covering the log up to \(checkpoint.end)" }
         if dedup.count > 0 && (checkpoint == nil || recovery.scannedBytes >= 1 << 27) {
             // A long scan (rotated segments too) filled the index by inserting: its shards grew
-            // by half at a time, about 1 MB more than a restore gives a million entries, and its
-            // reads left freed buffers in malloc's lists. Placing the entries again costs about
-            // 60 ms for a million, a small part of such a scan.
+            // by half at a time, larger than a restore makes them, and its reads left freed
+            // buffers in malloc's lists. Placing the entries again is a small part of such a scan.
             dedup.compact { POSIXThread.both(name: "dedup-compact", $0, $1) }
             spp_release_free_memory()
         }

@@ -44,8 +44,8 @@ public final class HTTPServer: @unchecked Sendable {
     private let nextLoop = Atomic(0)
 
     /// Half the cores (at least one): the rest is for the event log's writer, the sinks, and
-    /// on small machines whatever else runs there. Measured on 2 cores: one loop serves 20%
-    /// more than two, which compete with the log writer and a file sink.
+    /// on small machines whatever else runs there (on 2 cores, two loops compete with the
+    /// log writer and a file sink, and serve less than one: `make bench`).
     public static var defaultLoops: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)) / 2) }
     private let handler: any HTTPRequestHandler
     /// Read at each accept, so a reload applies to new connections.

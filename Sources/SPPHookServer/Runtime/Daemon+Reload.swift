@@ -10,7 +10,7 @@ extension Daemon {
         let plan: ReloadPlan
         switch ReloadPlan.check(running: config, new: new, socketActivated: socketActivated) {
         case .success(let p): plan = p
-        case .failure(let refusal): throw StartError(description: refusal.description)
+        case .failure(let refusal): throw .reload(refusal)
         }
         let endpoints = try Self.resolveEndpoints(new, secrets: secrets, logger: logger)
         // Certificates are read again even when the paths are unchanged: renewed files apply.
@@ -19,7 +19,7 @@ extension Daemon {
             do throws(Fanout.SetupError) {
                 try fanout.updatePrograms(new.sinks)
             } catch {
-                throw StartError(description: error.description)
+                throw .sinks(error)
             }
         }
         handler.update(endpoints: endpoints, classifier: new.classifier)
@@ -33,14 +33,14 @@ extension Daemon {
         func path(_ value: String, _ key: String) throws(StartError) -> String {
             switch secrets.filePath(value) {
             case .success(let path): return path
-            case .failure(let why): throw StartError(description: "tls.\(key): \(why)")
+            case .failure(let why): throw .secret(key: "tls.\(key)", reason: "\(why)")
             }
         }
         let certificate = try path(settings.certificate, "certificate"), key = try path(settings.privateKey, "privateKey")
         do {
             return try TLSServerContext(certificate: certificate, privateKey: key)
         } catch {
-            throw StartError(description: "tls: \(error)")
+            throw .secret(key: "tls", reason: "\(error)")
         }
     }
 
@@ -65,11 +65,11 @@ extension Daemon {
                 case .failure(.absent(let why)):
                     logger.warning("token reference skipped", metadata: ["endpoint": "\(endpoint.name)", "reason": "\(why)"])
                 case .failure(.unusable(let why)):
-                    throw StartError(description: "endpoints[\(i)].tokens[\(k)]: \(why)")
+                    throw .secret(key: "endpoints[\(i)].tokens[\(k)]", reason: "\(why)")
                 }
             }
             guard !tokens.isEmpty else {
-                throw StartError(description: "endpoints[\(i)].tokens: no token could be resolved; refusing to accept unauthenticated events")
+                throw .secret(key: "endpoints[\(i)].tokens", reason: "no token could be resolved; refusing to accept unauthenticated events")
             }
             result.append(WebhookHandler.Endpoint(name: endpoint.name, path: endpoint.path, tokens: TokenPolicy(tokens: tokens)))
         }

@@ -17,11 +17,6 @@ import Synchronization
 /// ``Housekeeping``. ``stop(timeout:)`` stops them in the reverse order of their work:
 /// intake first, then the log, then the sinks.
 public final class Daemon: Sendable {
-    public struct StartError: Error, CustomStringConvertible {
-        public var description: String
-        public init(description: String) { self.description = description }
-    }
-
     public let log: EventLog
     public let server: HTTPServer
     /// The admin listener (`/healthz`, `/metrics`), when configured.
@@ -84,7 +79,7 @@ public final class Daemon: Sendable {
             log = try EventLog(directory: config.dataDir, dedupWindowSeconds: config.dedupWindowSeconds, settings: config.log,
                 clock: clock, logger: logger)
         } catch {
-            throw StartError(description: "cannot open the event log in \(config.dataDir): \(error)")
+            throw .eventLog(dataDir: config.dataDir, error)
         }
         let r = log.recovery
         logger.info("event log open", metadata: [
@@ -98,7 +93,7 @@ public final class Daemon: Sendable {
                 clock: clock, metrics: metrics, logger: logger)
         } catch {
             log.stop()
-            throw StartError(description: "\(error)")
+            throw .sinks(error)
         }
         // A cursor ahead of the log (its history was lost): seqs continue above it.
         if let highest = fanout.runners.compactMap(\.aheadOfLog).max() {
@@ -106,7 +101,7 @@ public final class Daemon: Sendable {
                 try log.continueSeq(after: highest)
             } catch {
                 log.stop()
-                throw StartError(description: "cannot record the seq floor above sink cursors: \(error)")
+                throw .seqFloor(error)
             }
         }
         log.setRetentionFloor { fanout.oldestCursorOffset }

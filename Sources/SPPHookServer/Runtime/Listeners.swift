@@ -17,7 +17,7 @@ struct Listeners {
             do {
                 admin = try Socket.listen(on: settings.listen)
             } catch {
-                throw Daemon.StartError(description: "admin.listen: cannot listen on \(settings.listen): \(error)")
+                throw .listen(key: "admin.listen", address: "\(settings.listen)", error)
             }
         }
         guard passed.isEmpty else { return Listeners(intake: passed, admin: admin, activated: true) }
@@ -25,7 +25,7 @@ struct Listeners {
             return Listeners(intake: [try Socket.listen(on: config.listen)], admin: admin, activated: false)
         } catch {
             if let admin { Glibc.close(admin) }
-            throw Daemon.StartError(description: "cannot listen on \(config.listen): \(error)")
+            throw .listen(key: "listen", address: "\(config.listen)", error)
         }
     }
 
