@@ -77,26 +77,11 @@ public final class SinkRunner: Sendable {
         self.logger = l
         let registry = SinkRegistry(dataDir: dataDir)
         let saved = cursor.load()
-        // Where a sink that cannot trust its cursor starts again: the oldest event still in
-        // the log (receivers drop the duplicates by id; nothing is skipped).
-        let fromOldest = { CursorStore.Position(seq: 0, offset: log.directory.oldestOffset()) }
-        var problem: (message: String, detail: String)?
-        if let p = saved, p.seq > log.lastSeq || p.offset > log.durableEnd {
-            // The log lost history this sink had read (it was cut, replaced or deleted). The
-            // log continues its seqs above this cursor, so nothing new is skipped either.
-            (startPosition, aheadOfLog) = (fromOldest(), p.seq)
-            problem = ("sink cursor ahead of the event log",
-                "cursor (seq \(p.seq), offset \(p.offset)) was ahead of the event log (last seq \(log.lastSeq), end \(log.durableEnd)); "
-                    + "redelivering everything still in the log, new events continue after seq \(max(p.seq, log.lastSeq))")
-        } else if let p = saved {
-            (startPosition, aheadOfLog) = (p, nil)
-        } else if registry.contains(config.name) {
-            // It had a cursor: it lost it.
-            (startPosition, aheadOfLog) = (fromOldest(), nil)
-            problem = ("sink cursor missing for a known sink; redelivering the log",
-                "its cursor file was missing; redelivering everything still in the log")
-        } else {
-            (startPosition, aheadOfLog) = (CursorStore.Position(seq: log.lastSeq, offset: log.durableEnd), nil)
+        let start = CursorStart.decide(saved: saved.map { ($0.seq, $0.offset) }, known: registry.contains(config.name),
+            lastSeq: log.lastSeq, durableEnd: log.durableEnd, oldestOffset: log.directory.oldestOffset())
+        (startPosition, aheadOfLog) = (CursorStore.Position(seq: start.seq, offset: start.offset), start.aheadOfLog)
+        let problem = start.problem(lastSeq: log.lastSeq, durableEnd: log.durableEnd)
+        if start.reason == .new {
             l.notice("new sink starts after the current end of the log; use replay for earlier events",
                 metadata: ["seq": "\(startPosition.seq)"])
         }
