@@ -173,3 +173,8 @@ public struct DeliveryWindow<Event> {
 
 extension DeliveryWindow.Job: Sendable where Event: Sendable {}
 extension DeliveryWindow.Completion: Sendable where Event: Sendable {}
+
+extension DeliveryWindow: Sendable where Event: Sendable {}
+extension DeliveryWindow.Job: Sendable where Event: Sendable {}
+extension DeliveryWindow.Item: Sendable where Event: Sendable {}
+extension DeliveryWindow.Completion: Sendable where Event: Sendable {}

@@ -43,8 +43,8 @@ public struct Replay {
     let clock: any WallClock
     let progress: (Note) -> Void
     /// The monotonic clock, the jitter source and the wait between retries (injected by tests).
-    let monotonic: () -> Double
-    let random: () -> Double
+    let monotonic: @Sendable () -> Double
+    let random: @Sendable () -> Double
     let wait: (Double) -> Void
 
     /// What happens during a replay, for the command to show.
@@ -64,7 +64,7 @@ public struct Replay {
 
     init(
         config: SinkConfig, sink: any EventSink, dataDir: String, clock: any WallClock = SystemWallClock(),
-        monotonic: @escaping () -> Double = monotonicSeconds, random: @escaping () -> Double = { Double.random(in: 0..<1) },
+        monotonic: @escaping @Sendable () -> Double = monotonicSeconds, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         wait: @escaping (Double) -> Void = sleepSeconds, progress: @escaping (Note) -> Void
     ) {
         self.config = config
@@ -163,56 +163,45 @@ public struct Replay {
         return (events, taken, unreadableCount)
     }
 
-    /// Delivers `events` through the sink's ``DeliveryWindow``: the runner's retry policy,
+    /// Delivers `events` through the sink's ``DeliveryDriver``: the runner's retry policy,
     /// order and `concurrency` (jobs run on that many threads when it is above one), waiting
-    /// (``wait``) when only retries are left.
+    /// (``wait``) when only retries are left. What runs out of attempts is dead-lettered again.
     public func deliver(_ events: [LoggedEvent]) -> Report {
         var report = Report()
-        var window = DeliveryWindow<LoggedEvent>(
+        let window = DeliveryWindow<LoggedEvent>(
             settings: .init(ordered: config.ordered, concurrency: config.concurrency, batchSize: sink.batchSize), policy: config.retry)
-        for e in events { window.append(e, now: monotonic()) }
-        let jobs = ReplayJobs(sink: sink, concurrency: config.concurrency)
-        defer { jobs.stop() }
+        let driver = DeliveryDriver(sinkName: config.name, sink: sink, window: window, deadLetters: deadLetters,
+            threads: config.concurrency > 1 ? config.concurrency : 0, clock: clock, monotonic: monotonic, random: random)
+        defer { driver.stop() }
+        driver.append(events)
         while true {
-            let (due, nextDue) = window.takeDue(now: monotonic(), stopping: true)
-            for job in due { jobs.start(job) }
-            guard window.inFlightJobs > 0 else {
+            let nextDue = driver.launchDue(stopping: true)
+            guard driver.inFlightJobs > 0 else {
                 guard let nextDue else { return report }
                 wait(max(0, nextDue - monotonic()))
                 continue
             }
-            for (job, outcomes) in jobs.finished() {
-                let now = monotonic()
-                for completion in window.complete(job, outcomes: outcomes, now: now, random: random) {
-                    record(completion, now: now, report: &report)
-                }
-            }
-            _ = window.dropFinished()
+            for settled in driver.settle(waiting: true) { record(settled, report: &report) }
+            _ = driver.dropFinished()
         }
     }
 
-    private func record(_ completion: DeliveryWindow<LoggedEvent>.Completion, now: Double, report: inout Report) {
-        switch completion {
+    private func record(_ settled: DeliveryDriver.Settled, report: inout Report) {
+        switch settled {
         case .delivered(let e):
             report.delivered += 1
             progress(.delivered(seq: e.seq, event: e.head.event))
         case .skipped:
             report.skipped += 1
-        case .retry(let e, _, let at, let why):
-            progress(.problem("retrying seq \(e.seq) in \(((at - now) * 10).rounded() / 10) s: \(why)"))
-        case .deadLetter(let e, _, let attempts, let why):
-            fail(e, attempts: attempts, why: why, report: &report)
-        }
-    }
-
-    private func fail(_ event: LoggedEvent, attempts: Int, why: String, report: inout Report) {
-        report.failed += 1
-        progress(.problem("FAILED seq \(event.seq) \(event.head.event): \(why)"))
-        do {
-            try deadLetters.append(sink: config.name, event: event, attempts: attempts, error: why, at: clock.now())
-        } catch {
-            report.unrecorded += 1
-            progress(.problem("cannot write the dead letter for seq \(event.seq): \(error)"))
+        case .retry(let e, _, let inSeconds, let why):
+            progress(.problem("retrying seq \(e.seq) in \((inSeconds * 10).rounded() / 10) s: \(why)"))
+        case .deadLettered(let e, _, let why):
+            report.failed += 1
+            progress(.problem("FAILED seq \(e.seq) \(e.head.event): \(why)"))
+        case .unrecorded(let e, _, _, let why, let cause):
+            (report.failed, report.unrecorded) = (report.failed + 1, report.unrecorded + 1)
+            progress(.problem("FAILED seq \(e.seq) \(e.head.event): \(why)"))
+            progress(.problem("cannot write the dead letter for seq \(e.seq): \(cause)"))
         }
     }
 }

@@ -14,8 +14,6 @@ import Synchronization
 /// sinks let later events pass while it waits. A sink never blocks intake or other sinks.
 public final class SinkRunner: Sendable {
     struct State {
-        var window: DeliveryWindow<LoggedEvent>
-        var completions: [(job: DeliveryWindow<LoggedEvent>.Job, outcomes: [DeliveryOutcome])] = []
         var stopping = false
         var failing = false
         var lastError: String?
@@ -43,7 +41,9 @@ public final class SinkRunner: Sendable {
     let logger: Logger
     let metrics: DaemonMetrics?
     let signal = Signal()
-    let state: Mutex<State>
+    let state = Mutex(State())
+    /// The window, the delivery threads and the dead letters (``DeliveryDriver``).
+    let driver: DeliveryDriver
     let stopped = Signal()
     private let thread = Mutex<JoinableThread?>(nil)
     private let startPosition: CursorStore.Position
@@ -71,7 +71,8 @@ public final class SinkRunner: Sendable {
         let capacity = config.ordered ? max(config.concurrency, sink.batchSize) : max(256, config.concurrency * 16)
         let settings = DeliveryWindow<LoggedEvent>.Settings(ordered: config.ordered, concurrency: config.concurrency,
             batchSize: sink.batchSize, linger: batchLinger, capacity: capacity)
-        self.state = Mutex(State(window: DeliveryWindow(settings: settings, policy: config.retry)))
+        self.driver = DeliveryDriver(sinkName: config.name, sink: sink, window: DeliveryWindow(settings: settings, policy: config.retry),
+            deadLetters: deadLetters, threads: config.concurrency, wake: signal, clock: clock, monotonic: monotonic, random: random)
         var l = logger
         l[metadataKey: "sink"] = "\(config.name)"
         self.logger = l
@@ -96,8 +97,8 @@ public final class SinkRunner: Sendable {
     /// What `status`, `/metrics` and `STATUS=` show about the sink; the cursor as last saved.
     public var status: StatusSnapshot.Sink {
         let now = monotonic()
+        let waiting = driver.waiting
         return state.withLock { s in
-            let waiting = s.window.waiting
             var x = StatusSnapshot.Sink(name: config.name)
             (x.cursorSeq, x.delivered, x.retried, x.deadLettered) = (s.cursor.seq, s.delivered, s.retried, s.deadLettered)
             x.skipped = s.skipped
@@ -144,15 +145,13 @@ public final class SinkRunner: Sendable {
         var saved = SavedCursor(position: startPosition, lastSync: monotonic())
         var scanned: CursorStore.Position?  // where the reader has passed, once it has read
         var skipped: Int64 = 0
-        let workers = DeliveryWorkers(count: config.concurrency, name: "send:" + config.name)
         defer {
             reader.close()
-            workers.stop()
-            workers.join()
+            driver.stop()
         }
         while true {
             applyCompletions()
-            let (stopping, inFlight) = state.withLock { ($0.stopping, $0.window.inFlightJobs) }
+            let (stopping, inFlight) = (state.withLock { $0.stopping }, driver.inFlightJobs)
             if stopping && inFlight == 0 {
                 persist(scanned: scanned, saved: &saved, syncNow: true)
                 stopped.notify()
@@ -161,11 +160,11 @@ public final class SinkRunner: Sendable {
             persist(scanned: scanned, saved: &saved)  // drops the finished prefix: room to refill
             let readOK = stopping ? true : refill(&reader, scanned: &scanned, skippedBytes: &skipped)
             persist(scanned: scanned, saved: &saved)
-            var wait = stopping ? 0.05 : launchDue(on: workers)
+            var wait = stopping ? 0.05 : driver.launchDue(stopping: false).map { max(0.001, $0 - monotonic()) }
             if let due = saved.syncDue { wait = min(wait ?? .infinity, max(0.001, due - monotonic())) }
             // Unread durable events and room for them: go round again instead of sleeping
             // (the wake-up for them may already have been consumed).
-            let room = state.withLock { $0.window.room } > 0
+            let room = driver.room > 0
             if readOK && !stopping && room && reader.hasMore(before: log.durableEnd) { continue }
             if !readOK { wait = min(wait ?? 1, 1) }  // a log we cannot read: look again in a second
             signal.wait(seconds: wait)
@@ -174,7 +173,7 @@ public final class SinkRunner: Sendable {
 
     /// Adds events after the window to it, up to its capacity. False when the log could not be read.
     private func refill(_ reader: inout LogReader, scanned: inout CursorStore.Position?, skippedBytes: inout Int64) -> Bool {
-        let room = state.withLock { $0.window.room }
+        let room = driver.room
         guard room > 0 else { return true }
         var ok = true
         let limit = log.durableEnd
@@ -189,10 +188,7 @@ public final class SinkRunner: Sendable {
             logger.error("cannot read the event log", metadata: ["error": "\(error)"])
             ok = false
         }
-        let now = monotonic()
-        state.withLock { s in
-            for e in added { s.window.append(e, now: now) }
-        }
+        driver.append(added)
         scanned = reader.consumed
         for damage in reader.takeDamage() {
             logger.error("the event log has a line with NUL bytes; skipped it", metadata: [
@@ -206,33 +202,14 @@ public final class SinkRunner: Sendable {
         return ok
     }
 
-    /// Hands due events to delivery threads. Returns how long to sleep until the next one is due.
-    private func launchDue(on workers: DeliveryWorkers) -> Double? {
-        let now = monotonic()
-        let (jobs, nextDue) = state.withLock { s in s.window.takeDue(now: now, stopping: s.stopping) }
-        for job in jobs {
-            workers.submit { [self] in
-                let outcomes = sink.deliver(job.events)
-                state.withLock { $0.completions.append((job, outcomes)) }
-                signal.notify()
-            }
-        }
-        return nextDue.map { max(0.001, $0 - now) }
-    }
-
-    /// Applies finished jobs' outcomes to the window (``RetryPolicy/decide``), counts them
-    /// and writes the dead letters.
+    /// Counts, logs and reports what finished jobs came to; an event whose dead letter
+    /// could not be written is kept and tried again after `retry.maxSeconds`.
     private func applyCompletions() {
-        let now = monotonic()
-        let completions: [DeliveryWindow<LoggedEvent>.Completion] = state.withLock { s in
-            let finished = s.completions
-            s.completions = []
-            return finished.flatMap { s.window.complete($0.job, outcomes: $0.outcomes, now: now, random: random) }
-        }
-        guard !completions.isEmpty else { return }
+        let settled = driver.settle()
+        guard !settled.isEmpty else { return }
         let at = clock.now()
-        for completion in completions {
-            switch completion {
+        for outcome in settled {
+            switch outcome {
             case .delivered:
                 state.withLock { s in
                     (s.delivered, s.failing, s.lastSuccessAt) = (s.delivered + 1, false, at)
@@ -241,35 +218,32 @@ public final class SinkRunner: Sendable {
             case .skipped:
                 state.withLock { $0.skipped += 1 }
                 metrics?.skipped(sink: config.name)
-            case .retry(let event, let attempt, let due, let why):
+            case .retry(let event, let attempt, let inSeconds, let why):
                 state.withLock { s in
                     (s.retried, s.failing, s.lastError, s.lastErrorAt) = (s.retried + 1, true, why, at)
                 }
                 metrics?.retried(sink: config.name)
                 logger.warning("delivery failed; will retry", metadata: [
-                    "seq": "\(event.seq)", "attempt": "\(attempt)", "error": "\(why)",
-                    "retryInSeconds": "\(Int((due - now).rounded(.up)))",
+                    "seq": "\(event.seq)", "attempt": "\(attempt)", "error": "\(why)", "retryInSeconds": "\(Int(inSeconds.rounded(.up)))",
                 ])
-            case .deadLetter(let event, let ticket, let attempts, let why):
-                state.withLock { s in
-                    (s.lastError, s.lastErrorAt) = (why, at)
-                    if attempts >= config.retry.maxAttempts { s.failing = true }
-                }
-                deadLetter(event, ticket: ticket, attempts: attempts, why: why, now: now)
+            case .deadLettered(let event, let attempts, let why):
+                failed(attempts: attempts, why: why, at: at, counted: true)
+                metrics?.failed(sink: config.name)
+                logger.error("dead-lettered after \(attempts) attempt(s)", metadata: ["seq": "\(event.seq)", "error": "\(why)"])
+            case .unrecorded(_, let ticket, let attempts, let why, let cause):
+                failed(attempts: attempts, why: why, at: at, counted: false)
+                // Cannot record it: keep the event in the window and try the whole thing again later.
+                logger.critical("cannot write a dead letter; will retry the event", metadata: ["error": "\(cause)"])
+                driver.startOver(ticket: ticket, at: monotonic() + config.retry.maxSeconds)
             }
         }
     }
 
-    private func deadLetter(_ event: LoggedEvent, ticket: Int, attempts: Int, why: String, now: Double) {
-        do {
-            try deadLetters.append(sink: config.name, event: event, attempts: attempts, error: why, at: clock.now())
-            state.withLock { $0.deadLettered += 1 }
-            metrics?.failed(sink: config.name)
-            logger.error("dead-lettered after \(attempts) attempt(s)", metadata: ["seq": "\(event.seq)", "error": "\(why)"])
-        } catch {
-            // Cannot record it: keep the event in the window and try the whole thing again later.
-            logger.critical("cannot write a dead letter; will retry the event", metadata: ["error": "\(error)"])
-            state.withLock { $0.window.startOver(ticket: ticket, at: now + config.retry.maxSeconds) }
+    private func failed(attempts: Int, why: String, at: Timestamp, counted: Bool) {
+        state.withLock { s in
+            (s.lastError, s.lastErrorAt) = (why, at)
+            if attempts >= config.retry.maxAttempts { s.failing = true }
+            if counted { s.deadLettered += 1 }
         }
     }
 
@@ -294,10 +268,7 @@ public final class SinkRunner: Sendable {
                 }
             }
         }
-        let position: CursorStore.Position? = state.withLock { s in
-            guard let first = s.window.dropFinished() else { return scanned }
-            return CursorStore.Position(seq: first.seq - 1, offset: first.start)
-        }
+        let position: CursorStore.Position? = driver.dropFinished().map { CursorStore.Position(seq: $0.seq - 1, offset: $0.start) } ?? scanned
         guard let position, position != saved.position, position.seq >= saved.position.seq else { return }
         do {
             try cursor.save(position)
