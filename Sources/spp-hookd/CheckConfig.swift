@@ -34,7 +34,7 @@ struct CheckConfig: ParsableCommand {
             // Builds each sink as `serve` would (without starting it): its secrets resolve, its
             // CA file loads, its jq programs compile.
             for (i, sink) in loaded.config.sinks.enumerated() {
-                let built = try Fanout.makeSink(sink, index: i, api: loaded.config.api, environment: environment, logger: logger)
+                let built = try SinkFactory.makeSink(sink, index: i, api: loaded.config.api, environment: environment, logger: logger)
                 guard testConnection, let db = built.inner as? PostgresSink else { continue }
                 switch db.testConnection() {
                 case .success(let what): print("sinks[\(i)] (\(sink.name)): \(what)")

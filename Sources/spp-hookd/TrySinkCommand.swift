@@ -43,7 +43,7 @@ struct TrySinkCommand: ParsableCommand {
         let index = loaded.config.sinks.firstIndex { $0.name == sink } ?? 0
         let compiled: ProgramSink.Compiled
         do {
-            compiled = try Fanout.compilePrograms(sinkConfig, index: index)
+            compiled = try SinkFactory.compilePrograms(sinkConfig, index: index)
         } catch {
             printError("spp-hookd: \(error)")
             throw ExitCode(1)

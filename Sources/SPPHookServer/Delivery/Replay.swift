@@ -57,8 +57,8 @@ public struct Replay {
     public init(
         config: SinkConfig, index: Int = 0, api: APIConfig? = nil, dataDir: String, environment: [String: String], hidden: Set<String> = [],
         logger: Logger, progress: @escaping (Note) -> Void
-    ) throws(Fanout.SetupError) {
-        let sink = try Fanout.makeSink(config, index: index, api: api, environment: environment, hidden: hidden, logger: logger)
+    ) throws(SinkFactory.SetupError) {
+        let sink = try SinkFactory.makeSink(config, index: index, api: api, environment: environment, hidden: hidden, logger: logger)
         self.init(config: config, sink: sink, dataDir: dataDir, progress: progress)
     }
 

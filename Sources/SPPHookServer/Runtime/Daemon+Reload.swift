@@ -16,7 +16,7 @@ extension Daemon {
         // Certificates are read again even when the paths are unchanged: renewed files apply.
         let tls = try new.tls.map { settings throws(StartError) in try Self.loadTLS(settings, secrets: secrets) }
         if plan.programsChanged {
-            do throws(Fanout.SetupError) {
+            do throws(SinkFactory.SetupError) {
                 try fanout.updatePrograms(new.sinks)
             } catch {
                 throw .sinks(error)

@@ -89,7 +89,7 @@ public final class Daemon: Sendable {
         let fanout: Fanout
         do {
             fanout = try Fanout(sinks: config.sinks, api: config.api, log: log, dataDir: config.dataDir,
-                environment: secrets.environment, hidden: config.secretVariableNames, instance: config.instance ?? Fanout.hostName(),
+                environment: secrets.environment, hidden: config.secretVariableNames, instance: config.instance ?? SinkFactory.hostName(),
                 clock: clock, metrics: metrics, logger: logger)
         } catch {
             log.stop()

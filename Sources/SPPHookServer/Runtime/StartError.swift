@@ -11,7 +11,7 @@ extension Daemon {
         /// The event log could not be opened or recovered in `dataDir`.
         case eventLog(dataDir: String, IOError)
         /// A sink could not be built, or its cursor created.
-        case sinks(Fanout.SetupError)
+        case sinks(SinkFactory.SetupError)
         /// The seq floor above the sinks' cursors could not be recorded.
         case seqFloor(IOError)
         /// A secret (`endpoints[…].tokens[…]`, `tls.…`) could not be used, or the TLS
