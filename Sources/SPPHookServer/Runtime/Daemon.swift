@@ -117,7 +117,7 @@ public final class Daemon: Sendable {
             addresses: addresses, adminAddress: admin.map { Socket.describe($0.listenFDs[0]) }, clock: clock)
         (self.status, self.metrics, self.log, self.server, self.handler) = (status, metrics, log, server, handler)
         (self.adminServer, self.fanout, self.socketActivated, self.health, self.logger) = (admin, fanout, socketActivated, health, logger)
-        self.housekeeping = Housekeeping(log: log, statusPath: Self.statusPath(dataDir: config.dataDir),
+        self.housekeeping = Housekeeping(log: log, health: health, statusPath: Self.statusPath(dataDir: config.dataDir),
             checkpointSeconds: config.log.checkpointSeconds, clock: clock, snapshot: status.snapshot)
     }
 

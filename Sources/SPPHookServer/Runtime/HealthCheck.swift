@@ -1,37 +1,56 @@
 // SPDX-License-Identifier: MIT
 import Glibc
+import SPPHookCore
 import Synchronization
 
 /// Whether the daemon can take events: what `/healthz` answers and when the watchdog pings.
-struct HealthCheck: Sendable {
+final class HealthCheck: Sendable {
     let server: HTTPServer
     let log: EventLog
     let dataDir: String
+    /// The probe `/healthz` and housekeeping keep going (``Liveness``).
+    private let liveness = Mutex(Liveness())
+    static let timeout = 2.0
 
-    /// Why the daemon is unhealthy, or nil.
+    init(server: HTTPServer, log: EventLog, dataDir: String) {
+        (self.server, self.log, self.dataDir) = (server, log, dataDir)
+    }
+
+    /// Why the daemon is unhealthy, or nil. Never waits: a probe that has not come back
+    /// within ``timeout`` seconds makes it unhealthy.
     func problem() -> String? {
         if let problem = log.problem { return problem }
         if access(dataDir, W_OK) != 0 { return "data directory \(dataDir) is not writable" }
-        if !isAlive(timeout: 2) { return "intake loops or the log writer did not answer within 2 s" }
+        kick()
+        let now = monotonicSeconds()
+        if liveness.withLock({ $0.isStuck(now: now, timeout: Self.timeout) }) {
+            return "intake loops or the log writer did not answer within \(Int(Self.timeout)) s"
+        }
         return nil
     }
 
+    /// Sends a probe through the intake loops and the log writer unless one is outstanding.
+    func kick() {
+        let now = monotonicSeconds()
+        guard liveness.withLock({ $0.start(now: now) }) else { return }
+        probe { [self] in liveness.withLock { $0.answered() } }
+    }
+
     /// True when the intake loops and the event log writer each ran a probe within `timeout`
-    /// seconds: the condition for a watchdog ping.
+    /// seconds: the condition for a watchdog ping (its own thread waits for it).
     func isAlive(timeout: Double) -> Bool {
-        let remaining = Atomic(2)
         let done = Signal()
+        probe { done.notify() }
+        return done.wait(seconds: timeout)
+    }
+
+    /// Runs `completion` once the intake loops and the log writer all ran the probe.
+    private func probe(_ completion: @escaping @Sendable () -> Void) {
+        let remaining = Atomic(2)
         let answered: @Sendable () -> Void = {
-            if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { done.notify() }
+            if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { completion() }
         }
         server.probe(answered)
         log.probe(answered)
-        let deadline = monotonicSeconds() + timeout
-        while remaining.load(ordering: .acquiring) > 0 {
-            let left = deadline - monotonicSeconds()
-            if left <= 0 { return false }
-            done.wait(seconds: left)
-        }
-        return true
     }
 }

@@ -4,10 +4,12 @@ import SPPHookCore
 import Synchronization
 
 /// The daemon's once-a-second chores on a thread of their own: rewrite `status.json` when
-/// something changed (and at least once a minute), check the log's health, schedule dedup
+/// something changed (and at least once a minute), check the log's health, probe the
+/// intake loops and the log writer for `/healthz`, schedule dedup
 /// checkpoints every `log.checkpointSeconds`, and apply retention once a minute.
 final class Housekeeping: Sendable {
     private let log: EventLog
+    private let health: HealthCheck
     private let snapshot: @Sendable () -> StatusSnapshot
     private let statusPath: String
     private let checkpointSeconds: Double
@@ -17,10 +19,10 @@ final class Housekeeping: Sendable {
     private let stopped = Signal()
     private let thread = Mutex<JoinableThread?>(nil)
 
-    init(log: EventLog, statusPath: String, checkpointSeconds: Int, clock: any WallClock,
+    init(log: EventLog, health: HealthCheck, statusPath: String, checkpointSeconds: Int, clock: any WallClock,
         snapshot: @escaping @Sendable () -> StatusSnapshot)
     {
-        (self.log, self.statusPath, self.checkpointSeconds) = (log, statusPath, Double(checkpointSeconds))
+        (self.log, self.health, self.statusPath, self.checkpointSeconds) = (log, health, statusPath, Double(checkpointSeconds))
         (self.clock, self.snapshot) = (clock, snapshot)
     }
 
@@ -52,6 +54,7 @@ final class Housekeeping: Sendable {
                 (last, lastWrite) = (now, monotonicSeconds())
             }
             log.checkHealth()
+            health.kick()  // so /healthz judges a probe at most a second old
             if monotonicSeconds() - lastCheckpoint >= checkpointSeconds {
                 log.scheduleCheckpoint()
                 lastCheckpoint = monotonicSeconds()
