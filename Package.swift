@@ -50,11 +50,14 @@ let package = Package(
         // Pure core: HTTP/1.1 parsing, JSON, envelopes, classification, config, the delivery
         // window over logged events. No I/O.
         .target(name: "SPPHookCore"),
-        // I/O edge: sockets, the durable event log, hashing, sinks and their jq programs.
+        // POSIX primitives: sockets, files and durable appends, threads that stop, signals,
+        // clocks, child processes. What the server and its tools are built on.
+        .target(name: "SPPHookPOSIX", dependencies: ["SPPHookCore", "CShims"]),
+        // I/O edge: intake, the durable event log, hashing, sinks and their jq programs.
         .target(
             name: "SPPHookServer",
             dependencies: [
-                "SPPHookCore", "COpenSSL", "CJQ", "CLibPQ", "CCurl", "CShims",
+                "SPPHookCore", "SPPHookPOSIX", "COpenSSL", "CJQ", "CLibPQ", "CCurl", "CShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -64,14 +67,14 @@ let package = Package(
         .target(
             name: "SPPHookSystemd",
             dependencies: [
-                "SPPHookCore", "SPPHookServer", "CSystemd",
+                "SPPHookCore", "SPPHookPOSIX", "SPPHookServer", "CSystemd",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "spp-hookd",
             dependencies: [
-                "SPPHookCore", "SPPHookServer", "SPPHookSystemd", "CShims",
+                "SPPHookCore", "SPPHookPOSIX", "SPPHookServer", "SPPHookSystemd", "CShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -91,7 +94,7 @@ let package = Package(
         .testTarget(
             name: "SPPHookdTests",
             dependencies: [
-                "SPPHookCore", "SPPHookServer", "SPPHookSystemd", "spp-hookd", "SPPHookTesting",
+                "SPPHookCore", "SPPHookPOSIX", "SPPHookServer", "SPPHookSystemd", "spp-hookd", "SPPHookTesting",
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Fixtures"]

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 internal import CSystemd
+import SPPHookPOSIX
 import Glibc
 public import Logging
 import SPPHookServer

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 internal import CSystemd
+import SPPHookPOSIX
 import Glibc
 
 /// Tells the service manager about the daemon's state (`sd_notify`). Outside systemd

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 internal import CSystemd
+import SPPHookPOSIX
 import Glibc
 
 /// Listening sockets passed by systemd (`LISTEN_FDS`, `LISTEN_PID`), TCP or unix.

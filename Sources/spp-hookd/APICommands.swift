@@ -3,6 +3,7 @@ import ArgumentParser
 import Glibc
 import Logging
 import SPPHookCore
+import SPPHookPOSIX
 import SPPHookServer
 
 /// How to reach SPP's API: the config's `api` section, or flags; the key from the config,

@@ -3,6 +3,7 @@ import ArgumentParser
 import Glibc
 import Logging
 import SPPHookCore
+import SPPHookPOSIX
 import SPPHookServer
 
 struct CheckConfig: ParsableCommand {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Glibc
 import SPPHookCore
+import SPPHookPOSIX
 import SPPHookServer
 
 /// Finds and decodes the configuration: `--config FILE`, else `config.example.json` in the

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import ArgumentParser
 import SPPHookCore
+import SPPHookPOSIX
 import SPPHookServer
 
 struct DeadLettersCommand: ParsableCommand {

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Logging
 import SPPHookCore
+import SPPHookPOSIX
 import SPPHookServer
 
 struct ReplayCommand: ParsableCommand {

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+import SPPHookPOSIX
 import ArgumentParser
 import Glibc
 

@@ -4,6 +4,7 @@ import CShims
 import Glibc
 public import Logging
 import SPPHookCore
+import SPPHookPOSIX
 import SPPHookServer
 import SPPHookSystemd
 import Synchronization

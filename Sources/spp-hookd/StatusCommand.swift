@@ -2,6 +2,7 @@
 import ArgumentParser
 import Glibc
 import SPPHookCore
+import SPPHookPOSIX
 import SPPHookServer
 
 struct StatusCommand: ParsableCommand {

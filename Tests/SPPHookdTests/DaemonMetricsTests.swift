@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 import SPPHookCore
+import SPPHookPOSIX
 @testable import SPPHookServer
 import Testing
 

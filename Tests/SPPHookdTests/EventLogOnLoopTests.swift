@@ -2,6 +2,7 @@
 import Foundation
 import Logging
 import SPPHookCore
+import SPPHookPOSIX
 @testable import SPPHookServer
 import Synchronization
 import Testing

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import SPPHookCore
+import SPPHookPOSIX
 import SPPHookServer
 import Synchronization
 import Testing

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Foundation
 import Glibc
+import SPPHookPOSIX
 import SPPHookServer
 import Testing
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 import Foundation
+import SPPHookPOSIX
 import SPPHookServer
 import Testing
 

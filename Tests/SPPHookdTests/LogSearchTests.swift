@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Foundation
 import SPPHookCore
+import SPPHookPOSIX
 import SPPHookServer
 import Testing
 

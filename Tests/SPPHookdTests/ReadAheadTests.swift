@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 import Glibc
+import SPPHookPOSIX
 @testable import SPPHookServer
 import Synchronization
 import Testing

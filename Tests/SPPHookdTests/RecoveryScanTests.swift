@@ -2,6 +2,7 @@
 import Foundation
 import Logging
 @testable import SPPHookCore
+import SPPHookPOSIX
 @testable import SPPHookServer
 import Testing
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Foundation
 import SPPHookCore
+import SPPHookPOSIX
 @testable import SPPHookServer
 import Synchronization
 import Testing

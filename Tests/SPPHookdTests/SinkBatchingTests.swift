@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import SPPHookCore
+import SPPHookPOSIX
 @testable import SPPHookServer
 import Synchronization
 import Testing

@@ -2,6 +2,7 @@
 import Foundation
 import Glibc
 import SPPHookCore
+import SPPHookPOSIX
 import SPPHookServer
 import Testing
 

@@ -2,6 +2,7 @@
 import Glibc
 public import Logging
 public import SPPHookCore
+import SPPHookPOSIX
 
 /// SPP's REST API over the project's HTTP/1.1 client: `Authorization: Bearer`, `Accept:
 /// application/json`, optional `X-Api-Version`; 429 and 5xx (and network errors) are

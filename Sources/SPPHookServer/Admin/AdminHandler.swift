@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 public import SPPHookCore
+import SPPHookPOSIX
 
 /// The admin listener's routes: `GET /healthz` and `GET /metrics`.
 ///

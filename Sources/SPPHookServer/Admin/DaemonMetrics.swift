@@ -2,6 +2,7 @@
 public import CoreMetrics
 public import Prometheus
 import SPPHookCore
+import SPPHookPOSIX
 import Synchronization
 
 /// The daemon's metrics, recorded through swift-metrics into a Prometheus registry of its

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 internal import COpenSSL
 import SPPHookCore
+import SPPHookPOSIX
 
 /// SHA-256 through the system OpenSSL (EVP API, not deprecated in 3.0).
 /// SHA-256 through the system OpenSSL's low-level digest (`SHA256_Init`/`Update`/`Final`):

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Glibc
 import SPPHookCore
+import SPPHookPOSIX
 
 /// A sink's position in the log, `<dataDir>/cursors/<sink>.json`: every event with
 /// `seq <= N` (ending at or before byte B) has been dealt with.

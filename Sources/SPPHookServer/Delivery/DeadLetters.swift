@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Glibc
 public import SPPHookCore
+public import SPPHookPOSIX
 
 /// `<dataDir>/dead-letters/<sink>.jsonl`: events a sink gave up on, one JSON object per
 /// line: `{"sink","seq","id","event","attempts","failedAt","lastError","record":{…the log line…}}`.

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 import SPPHookCore
+import SPPHookPOSIX
 import Synchronization
 
 /// One sink's deliveries, shared by the sink runner and `replay`: the ``DeliveryWindow``

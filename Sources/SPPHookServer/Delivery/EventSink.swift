@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 public import SPPHookCore
+import SPPHookPOSIX
 
 /// A destination for events. `deliver` blocks until it knows the outcome of each event
 /// (it runs on the sink's own threads, never on the intake path).

@@ -2,6 +2,7 @@
 import Glibc
 public import Logging
 public import SPPHookCore
+public import SPPHookPOSIX
 
 /// All configured sinks, each with its own runner and cursor (built by ``SinkFactory``),
 /// started and stopped together.

@@ -2,6 +2,7 @@
 import Glibc
 public import Logging
 public import SPPHookCore
+public import SPPHookPOSIX
 
 /// Delivers chosen events to one sink now, outside the runner (the `replay` and
 /// `dead-letters retry` commands), with the sink's retry policy. What still fails is

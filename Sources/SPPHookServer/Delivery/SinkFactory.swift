@@ -2,6 +2,7 @@
 import Glibc
 public import Logging
 public import SPPHookCore
+public import SPPHookPOSIX
 
 /// Builds a sink from its configuration: its secrets resolved, its TLS settings and jq
 /// programs compiled. The daemon (``Fanout``), `replay`, `try-sink` and `check-config`

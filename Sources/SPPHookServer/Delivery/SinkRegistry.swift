@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+import SPPHookPOSIX
 import Glibc
 
 /// `<dataDir>/cursors/registry`: the names of every sink that has had a cursor, one per

@@ -2,6 +2,7 @@
 import Glibc
 public import Logging
 public import SPPHookCore
+public import SPPHookPOSIX
 import Synchronization
 
 /// Delivers the event log to one sink, at least once, from its own cursor.

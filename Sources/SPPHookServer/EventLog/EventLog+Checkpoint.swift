@@ -3,6 +3,7 @@ import CShims
 import Glibc
 import Logging
 import SPPHookCore
+import SPPHookPOSIX
 import Synchronization
 
 /// `dedup.checkpoint`: the dedup index and the log position it covers, so start-up reads

@@ -2,6 +2,7 @@
 import Glibc
 import Logging
 import SPPHookCore
+package import SPPHookPOSIX
 import Synchronization
 
 extension EventLog {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Glibc
 import SPPHookCore
+import SPPHookPOSIX
 
 /// Single lines of the log read by position: a dedup candidate's original, and the line a
 /// checkpoint's position ends.

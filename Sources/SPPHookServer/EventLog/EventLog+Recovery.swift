@@ -2,6 +2,7 @@
 import Glibc
 import Logging
 import SPPHookCore
+import SPPHookPOSIX
 
 extension EventLog {
     /// Scans the active segment (and recent rotated ones): finds the last sequence number

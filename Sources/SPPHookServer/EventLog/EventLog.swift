@@ -3,6 +3,7 @@ import CShims
 import Glibc
 public import Logging
 public import SPPHookCore
+public import SPPHookPOSIX
 import Synchronization
 
 /// Runs work once the caller's current round of requests has been read: an intake loop

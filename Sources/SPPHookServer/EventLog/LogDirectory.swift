@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Glibc
 public import SPPHookCore
+import SPPHookPOSIX
 
 /// The files of the event log in the data directory.
 ///

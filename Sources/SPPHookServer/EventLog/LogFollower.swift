@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Glibc
 public import SPPHookCore
+import SPPHookPOSIX
 
 /// Reads `events.jsonl` the way `tail` does: the last lines, then new lines as they are
 /// written, across rotations (a rotated segment is read to its end, then the next).

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Glibc
 import SPPHookCore
+import SPPHookPOSIX
 
 /// Where a reader finds the segments of the log: the running ``EventLog``, or the files
 /// as they are on disk (``OfflineLog``, for tools beside the daemon).

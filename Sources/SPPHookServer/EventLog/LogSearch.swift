@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Glibc
 public import SPPHookCore
+import SPPHookPOSIX
 
 /// Where a selection by seq or receive time starts in the log on disk (``LineSearch`` over
 /// its segments), so `replay --from-seq`/`--since` and `try-sink --seq` read what they

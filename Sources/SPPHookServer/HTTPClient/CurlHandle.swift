@@ -2,6 +2,7 @@
 import CCurl
 import Glibc
 import SPPHookCore
+import SPPHookPOSIX
 
 /// One libcurl easy handle: a request at a time, its connections kept alive between them
 /// (``HTTPClient`` pools handles). Every request starts from `curl_easy_reset`, which keeps

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 public import SPPHookCore
+import SPPHookPOSIX
 import Synchronization
 
 /// Outbound HTTP for forward sinks, the SPP API client and `send-test`, through libcurl:

@@ -3,6 +3,7 @@ import CShims
 import Glibc
 import Logging
 import SPPHookCore
+import SPPHookPOSIX
 import Synchronization
 
 /// One client connection on an ``EventLoop``: the socket side of a

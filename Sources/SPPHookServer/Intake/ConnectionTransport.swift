@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+import SPPHookPOSIX
 import Glibc
 
 /// A plain TCP or unix socket.

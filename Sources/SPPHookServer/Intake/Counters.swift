@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 public import SPPHookCore
+import SPPHookPOSIX
 public import Synchronization
 
 /// Intake counters since start: totals (for `STATUS=`), per endpoint (for `status`), and

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Glibc
 import SPPHookCore
+import SPPHookPOSIX
 import Synchronization
 
 /// The `Date` header value, formatted once per second rather than once per response.

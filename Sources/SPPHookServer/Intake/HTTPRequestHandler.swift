@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 public import SPPHookCore
+import SPPHookPOSIX
 
 /// What the connection layer calls for each request. Responses may come later and from
 /// any thread (the event log answers after its sync).

@@ -3,6 +3,7 @@ import CShims
 import Glibc
 public import Logging
 public import SPPHookCore
+import SPPHookPOSIX
 import Synchronization
 
 /// Accepts connections on listening sockets (bound from config or passed by systemd, TCP

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 public import Logging
 public import SPPHookCore
+public import SPPHookPOSIX
 import Synchronization
 
 /// The receive path's I/O half: it asks ``IntakePipeline`` what to do with a request

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import CJQ
 import SPPHookCore
+import SPPHookPOSIX
 import Synchronization
 
 /// A jq program (Debian's libjq, jq 1.6) compiled for one sink key, run on stored events.

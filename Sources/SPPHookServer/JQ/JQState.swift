@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+import SPPHookPOSIX
 import CJQ
 
 /// One compiled `jq_state`. jq 1.6 keeps a running program's stack, input and error

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+import SPPHookPOSIX
 import CJQ
 
 /// Helpers over libjq's `jv` values. Every function here consumes the `jv` it is given

@@ -2,6 +2,7 @@
 import CLibPQ
 import Glibc
 import SPPHookCore
+import SPPHookPOSIX
 
 /// One libpq connection (blocking), used by one sink thread at a time. libpq's messages
 /// can quote the connection string; every message leaving here has the password (and

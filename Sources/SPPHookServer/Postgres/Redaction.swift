@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import CLibPQ
 import SPPHookCore
+import SPPHookPOSIX
 
 /// Takes secrets out of libpq's messages: the connection string's password wherever it
 /// appears, and, when the string does not parse, whatever libpq quotes from it.

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 import SPPHookCore
+import SPPHookPOSIX
 
 /// The admin listener's server: `/healthz` and `/metrics` for monitoring.
 enum AdminService {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 public import Logging
 public import SPPHookCore
+import SPPHookPOSIX
 import Synchronization
 
 extension Daemon {

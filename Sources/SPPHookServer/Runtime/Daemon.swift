@@ -2,6 +2,7 @@
 import Glibc
 public import Logging
 public import SPPHookCore
+public import SPPHookPOSIX
 import Synchronization
 
 /// The running daemon, built from a validated config; the CLI and the tests build it the same way.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Glibc
 import SPPHookCore
+import SPPHookPOSIX
 import Synchronization
 
 /// What the daemon reports about itself: `status.json`, `status`, `STATUS=`; and the

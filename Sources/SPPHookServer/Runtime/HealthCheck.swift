@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Glibc
 import SPPHookCore
+import SPPHookPOSIX
 import Synchronization
 
 /// Whether the daemon can take events: what `/healthz` answers and when the watchdog pings.

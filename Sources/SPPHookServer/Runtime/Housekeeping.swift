@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Glibc
 import SPPHookCore
+import SPPHookPOSIX
 import Synchronization
 
 /// The daemon's once-a-second chores on a thread of their own: rewrite `status.json` when

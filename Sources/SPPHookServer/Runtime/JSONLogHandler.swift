@@ -2,6 +2,7 @@
 import Glibc
 public import Logging
 import SPPHookCore
+public import SPPHookPOSIX
 
 /// One JSON object per line on stderr (`--log-format json`), for log shippers:
 /// `{"time":"…","level":"info","message":"…","label":"spp-hookd", …metadata}`.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Glibc
 public import SPPHookCore
+import SPPHookPOSIX
 
 /// The daemon's listening sockets, bound before anything else starts: a taken port fails
 /// start-up while there is nothing to stop yet.

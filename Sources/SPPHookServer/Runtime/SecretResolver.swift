@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Glibc
 public import SPPHookCore
+import SPPHookPOSIX
 
 /// Resolves ``SecretReference`` values at start-up: environment, files, systemd credentials.
 public struct SecretResolver: Sendable {

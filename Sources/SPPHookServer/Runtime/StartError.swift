@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 public import SPPHookCore
+public import SPPHookPOSIX
 
 extension Daemon {
     /// Why the daemon could not start, or a reload was refused: a case per step, so callers

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Glibc
 public import SPPHookCore
+import SPPHookPOSIX
 
 /// Appends each event's log line (or what the sink's transform made of it) to a file
 /// (`{category}`/`{event}` in the path choose one per event), creating directories and

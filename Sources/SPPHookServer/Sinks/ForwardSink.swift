@@ -2,6 +2,7 @@
 import Glibc
 public import Logging
 public import SPPHookCore
+public import SPPHookPOSIX
 
 /// POSTs each event to a URL through ``HTTPClient`` (keep-alive, HTTP/2 where offered, TLS
 /// with certificate and host-name verification, proxies). 2xx is delivered; 429, 5xx and

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Logging
 public import SPPHookCore
+import SPPHookPOSIX
 
 /// Posts a templated message to the event's order through SPP's API
 /// (`POST /order_messages/{data.id}` with `message`, `staff_only`, `user_id`), e.g. "Thanks

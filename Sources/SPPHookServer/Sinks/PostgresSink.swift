@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 public import Logging
 public import SPPHookCore
+import SPPHookPOSIX
 
 /// Inserts events into a PostgreSQL table through libpq, a batch per INSERT statement (one
 /// round trip and one transaction), `ON CONFLICT DO NOTHING`: the cursor moves only

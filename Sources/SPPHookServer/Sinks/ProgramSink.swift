@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 public import SPPHookCore
+import SPPHookPOSIX
 import Synchronization
 
 /// Runs a sink's jq programs in front of it, on the sink's own delivery threads: `where`

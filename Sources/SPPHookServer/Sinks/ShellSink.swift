@@ -3,6 +3,7 @@ import CShims
 import Glibc
 public import Logging
 public import SPPHookCore
+import SPPHookPOSIX
 
 /// Runs a program per event: argv from config (never a shell string), the event's log line
 /// (or what the sink's transform made of it) on stdin, and `SPP_EVENT`, `SPP_CATEGORY`,

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 internal import COpenSSL
+import SPPHookPOSIX
 import Glibc
 
 /// The listener's TLS configuration (`tls` in the config): TLS 1.2 or later, forward-secret

@@ -2,6 +2,7 @@
 import Glibc
 import Logging
 import SPPHookCore
+import SPPHookPOSIX
 import SPPHookServer
 import Synchronization
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import Logging
 import SPPHookCore
+import SPPHookPOSIX
 import SPPHookServer
 import Synchronization
 

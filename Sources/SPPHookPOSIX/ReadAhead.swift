@@ -4,14 +4,14 @@ import Synchronization
 /// Items produced on a thread of their own, at most `depth` ahead of the one consumer:
 /// `replay` reads and parses the log here while the sink writes and syncs the batch before.
 /// The producer's error reaches the consumer after the items made before it.
-final class ReadAhead<Item: Sendable>: Sendable {
-    typealias Produce = @Sendable (_ emit: (Item) -> Bool) throws(IOError) -> Void
+package final class ReadAhead<Item: Sendable>: Sendable {
+    package typealias Produce = @Sendable (_ emit: (Item) -> Bool) throws(IOError) -> Void
 
     private struct State {
-        var items: [Item] = []
-        var finished = false
-        var failure: IOError?
-        var cancelled = false
+        package var items: [Item] = []
+        package var finished = false
+        package var failure: IOError?
+        package var cancelled = false
     }
 
     private let state = Mutex(State())
@@ -21,7 +21,7 @@ final class ReadAhead<Item: Sendable>: Sendable {
 
     /// Starts `produce` on a thread named `name`; `emit` waits while `depth` items are
     /// unconsumed, and returns false once the consumer cancelled (produce should return).
-    init(depth: Int, name: String, _ produce: @escaping Produce) {
+    package init(depth: Int, name: String, _ produce: @escaping Produce) {
         self.depth = max(1, depth)
         POSIXThread.detach(name: name) { [self] in
             var failure: IOError?
@@ -55,7 +55,7 @@ final class ReadAhead<Item: Sendable>: Sendable {
     }
 
     /// The next item, nil once the producer finished, or the producer's error.
-    func next() throws(IOError) -> Item? {
+    package func next() throws(IOError) -> Item? {
         while true {
             let taken: Result<Item?, IOError>? = state.withLock { s in
                 if !s.items.isEmpty { return .success(s.items.removeFirst()) }
@@ -73,7 +73,7 @@ final class ReadAhead<Item: Sendable>: Sendable {
     }
 
     /// Tells the producer to stop (its next `emit` returns false); pending items are dropped.
-    func cancel() {
+    package func cancel() {
         state.withLock { s in
             s.cancelled = true
             s.items = []

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-import Glibc
+package import Glibc
 import Synchronization
 
 /// The file operations the event log needs, behind a protocol so tests can inject a
@@ -39,7 +39,7 @@ public final class POSIXAppendFile: AppendFile {
     }
 
     /// Takes over `fd` (closed with the file), opened for appending to `path`.
-    init(adopting fd: Int32, path: String) {
+    package init(adopting fd: Int32, path: String) {
         self.path = path
         self.fd = fd
     }
@@ -71,14 +71,14 @@ public final class POSIXAppendFile: AppendFile {
 
 /// Makes a directory's entries durable (after creating, renaming or linking in it). A
 /// failure is an error: whatever depends on those entries is not durable yet.
-func syncDirectory(_ path: String) throws(IOError) {
+package func syncDirectory(_ path: String) throws(IOError) {
     let fd = try sys("open(\(path))") { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
     defer { close(fd) }
     try sys("fsync(\(path))") { fsync(fd) }
 }
 
 /// The directory part of a path ("." for a bare name).
-func parentDirectory(_ path: String) -> String {
+package func parentDirectory(_ path: String) -> String {
     guard let slash = path.lastIndex(of: "/") else { return "." }
     return slash == path.startIndex ? "/" : String(path[..<slash])
 }
@@ -86,7 +86,7 @@ func parentDirectory(_ path: String) -> String {
 /// `mkdir -p`, with `mode` (default 0700) for the created levels. Each level it creates
 /// is made durable in its parent (a power cut must not take a directory that files we
 /// acknowledged live in).
-func makeDirectories(_ path: String, mode: mode_t = 0o700) throws(IOError) {
+package func makeDirectories(_ path: String, mode: mode_t = 0o700) throws(IOError) {
     var current = path.hasPrefix("/") ? "" : "."
     for component in path.split(separator: "/") {
         current += "/" + component
@@ -105,12 +105,12 @@ func makeDirectories(_ path: String, mode: mode_t = 0o700) throws(IOError) {
 /// there (in memory) and must not take it as durable: a power cut could take it away, with
 /// what the file held, while a cursor says it was delivered. Such a name is synced again
 /// the next time it is met.
-enum DurableEntries {
+package enum DurableEntries {
     private static let pending = Mutex<Set<String>>([])
 
     /// Makes the entry of `path` durable: always when this call `created` it, else only if
     /// an earlier sync of it failed.
-    static func sync(_ path: String, created: Bool) throws(IOError) {
+    package static func sync(_ path: String, created: Bool) throws(IOError) {
         if !created, !pending.withLock({ $0.contains(path) }) { return }
         do {
             try syncDirectory(parentDirectory(path))
@@ -124,7 +124,7 @@ enum DurableEntries {
 
 /// Opens `path` for appending (and reading its tail), creating it with `mode` when missing; a created file is made
 /// durable in its directory before it is used.
-func openForAppend(_ path: String, mode: mode_t) throws(IOError) -> Int32 {
+package func openForAppend(_ path: String, mode: mode_t) throws(IOError) -> Int32 {
     var created = false
     var fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)
     if fd < 0 {
@@ -145,7 +145,7 @@ func openForAppend(_ path: String, mode: mode_t) throws(IOError) -> Int32 {
 /// or a failed sync left after it (a partial line, NUL bytes from a lost extent) must not
 /// run into the next line we append. Sink files are rewritten by redelivery, never read
 /// for state, so the bytes cut off were never a delivery the cursor counts.
-func repairTail(_ fd: Int32, path: String) throws(IOError) {
+package func repairTail(_ fd: Int32, path: String) throws(IOError) {
     var st = stat()
     try sys("fstat(\(path))") { fstat(fd, &st) }
     var end = Int64(st.st_size)

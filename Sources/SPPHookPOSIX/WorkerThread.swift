@@ -12,34 +12,34 @@ import Synchronization
 ///
 /// The thread ends once the queue is released and every queued task has run, or at
 /// ``finish()``, which runs what is queued, drops delayed tasks and joins the thread.
-final class WorkerThread: Sendable {
+package final class WorkerThread: Sendable {
     private final class Shared: Sendable {
-        struct Timed {
-            var due: Int64
-            var task: @Sendable () -> Void
+        package struct Timed {
+            package var due: Int64
+            package var task: @Sendable () -> Void
         }
-        struct Queue {
-            var tasks: [@Sendable () -> Void] = []
-            var timed: [Timed] = []
-            var released = false
+        package struct Queue {
+            package var tasks: [@Sendable () -> Void] = []
+            package var timed: [Timed] = []
+            package var released = false
             /// Set by ``finish()``: delayed tasks no longer run.
-            var finishing = false
+            package var finishing = false
         }
-        let queue = Mutex(Queue())
-        let wake = Signal()
+        package let queue = Mutex(Queue())
+        package let wake = Signal()
     }
 
     private let shared = Shared()
     private let thread: JoinableThread
 
-    init(name: String) {
+    package init(name: String) {
         let shared = self.shared
         thread = POSIXThread.spawn(name: name) { Self.run(shared) }
     }
 
     /// Runs the tasks queued so far, drops the delayed ones, and returns once the thread
     /// has ended; tasks queued later never run. Never call it from the thread itself.
-    func finish() {
+    package func finish() {
         shared.queue.withLock { q in
             q.finishing = true
             q.timed = []
@@ -54,13 +54,13 @@ final class WorkerThread: Sendable {
     }
 
     /// Runs `task` on the thread, after the tasks queued before it.
-    func async(_ task: @escaping @Sendable () -> Void) {
+    package func async(_ task: @escaping @Sendable () -> Void) {
         shared.queue.withLock { $0.tasks.append(task) }
         shared.wake.notify()
     }
 
     /// Runs `task` on the thread once `seconds` have passed.
-    func async(after seconds: Double, _ task: @escaping @Sendable () -> Void) {
+    package func async(after seconds: Double, _ task: @escaping @Sendable () -> Void) {
         let due = monotonicNanoseconds() + Int64(max(0, seconds) * 1e9)
         shared.queue.withLock { q in
             if !q.finishing { q.timed.append(.init(due: due, task: task)) }
@@ -69,7 +69,7 @@ final class WorkerThread: Sendable {
     }
 
     /// Runs `task` on the thread and waits for it (never call it from the thread itself).
-    func sync(_ task: @escaping @Sendable () -> Void) {
+    package func sync(_ task: @escaping @Sendable () -> Void) {
         let done = Signal()
         async {
             task()

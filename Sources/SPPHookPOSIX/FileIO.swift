@@ -17,7 +17,7 @@ public func readWholeFile(_ path: String, limit: Int = 16 << 20) throws(IOError)
 
 /// Up to `count` bytes of `fd` at `offset`, continuing after short reads (fewer only at the
 /// end of the file). `path` names the file in errors.
-func readFully(_ fd: Int32, at offset: Int64, count: Int, path: String) throws(IOError) -> [UInt8] {
+package func readFully(_ fd: Int32, at offset: Int64, count: Int, path: String) throws(IOError) -> [UInt8] {
     var buffer = [UInt8](repeating: 0, count: count)
     var got = 0
     while got < count {
@@ -32,7 +32,7 @@ func readFully(_ fd: Int32, at offset: Int64, count: Int, path: String) throws(I
 }
 
 /// Writes all of `bytes` to `fd`, continuing after short writes.
-func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(IOError) {
+package func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(IOError) {
     var done = 0
     while done < bytes.count {
         let d = done

@@ -1,29 +1,29 @@
 // SPDX-License-Identifier: MIT
-import CShims
-import Glibc
+package import CShims
+package import Glibc
 
 /// One bounded run of a child process: stdin written from memory, stdout/stderr captured
 /// (up to a limit, the rest drained), a deadline with SIGTERM then SIGKILL to its process
 /// group. Blocking; runs on a sink's own thread.
-enum ProcessRun {
-    enum Status: Equatable {
+package enum ProcessRun {
+    package enum Status: Equatable {
         case exited(Int32)
         case signaled(Int32)
         case timedOut
     }
 
-    struct Result {
-        var status: Status
-        var stdout: [UInt8]
-        var stderr: [UInt8]
-        var stdoutText: String { Self.text(stdout) }
-        var stderrText: String { Self.text(stderr) }
-        static func text(_ b: [UInt8]) -> String {
+    package struct Result {
+        package var status: Status
+        package var stdout: [UInt8]
+        package var stderr: [UInt8]
+        package var stdoutText: String { Self.text(stdout) }
+        package var stderrText: String { Self.text(stderr) }
+        package static func text(_ b: [UInt8]) -> String {
             String(decoding: b, as: UTF8.self).trimmingTrailingNewlines()
         }
     }
 
-    static func run(
+    package static func run(
         _ argv: [String], environment: [String: String], input: [UInt8], timeout: Double, grace: Double, captureLimit: Int
     ) throws(IOError) -> Result {
         var child = try spawn(argv, environment: environment, input: input, captureLimit: captureLimit)
@@ -58,16 +58,16 @@ enum ProcessRun {
 
     /// A running program and our ends of its pipes (-1 once closed).
     private struct Child {
-        let pid: pid_t
-        var stdinFD: Int32
-        var outFD: Int32
-        var errFD: Int32
-        var written = 0
-        var out: Capture
-        var err: Capture
+        package let pid: pid_t
+        package var stdinFD: Int32
+        package var outFD: Int32
+        package var errFD: Int32
+        package var written = 0
+        package var out: Capture
+        package var err: Capture
 
         /// Waits up to a poll interval, then feeds stdin and reads stdout and stderr.
-        mutating func pump(_ input: [UInt8], pidFD: Int32) {
+        package mutating func pump(_ input: [UInt8], pidFD: Int32) {
             var fds: [pollfd] = []
             if stdinFD >= 0 { fds.append(pollfd(fd: stdinFD, events: Int16(POLLOUT), revents: 0)) }
             if outFD >= 0 { fds.append(pollfd(fd: outFD, events: Int16(POLLIN), revents: 0)) }
@@ -105,7 +105,7 @@ enum ProcessRun {
         }
 
         /// Takes what is left in the pipes and closes them.
-        mutating func finish(_ status: Status) -> Result {
+        package mutating func finish(_ status: Status) -> Result {
             out.drain(outFD)
             err.drain(errFD)
             closeAll([stdinFD, outFD, errFD])
@@ -148,7 +148,7 @@ enum ProcessRun {
     }
 
     /// waitpid; nil while still running (non-blocking).
-    static func reap(_ pid: pid_t, blocking: Bool) -> Status? {
+    package static func reap(_ pid: pid_t, blocking: Bool) -> Status? {
         var st: Int32 = 0
         while true {
             let r = waitpid(pid, &st, blocking ? 0 : WNOHANG)
@@ -162,18 +162,18 @@ enum ProcessRun {
         }
     }
 
-    static func closeAll(_ fds: [Int32]) {
+    package static func closeAll(_ fds: [Int32]) {
         for fd in fds where fd >= 0 { close(fd) }
     }
 
-    struct Capture {
-        let limit: Int
-        var bytes: [UInt8] = []
+    package struct Capture {
+        package let limit: Int
+        package var bytes: [UInt8] = []
 
-        init(limit: Int) { self.limit = limit }
+        package init(limit: Int) { self.limit = limit }
 
         /// Reads what is available; false at end of file or error.
-        mutating func read(_ fd: Int32) -> Bool {
+        package mutating func read(_ fd: Int32) -> Bool {
             do {
                 guard let n = try take(fd) else { return true }  // nothing yet (EAGAIN)
                 return n > 0
@@ -182,7 +182,7 @@ enum ProcessRun {
             }
         }
 
-        mutating func drain(_ fd: Int32) {
+        package mutating func drain(_ fd: Int32) {
             guard fd >= 0 else { return }
             var rounds = 0
             // Until it is empty (EAGAIN), at its end, or failed.
@@ -203,7 +203,7 @@ enum ProcessRun {
 }
 
 /// Calls `body` with a NULL-terminated C array of the strings.
-func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+package func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
     var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
     pointers.append(nil)
     defer { for p in pointers { free(p) } }
@@ -212,7 +212,7 @@ func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePo
 }
 
 extension String {
-    func trimmingTrailingNewlines() -> String {
+    package func trimmingTrailingNewlines() -> String {
         var s = Substring(self)
         while s.last == "\n" || s.last == "\r" { s = s.dropLast() }
         return String(s)

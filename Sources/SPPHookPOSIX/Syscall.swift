@@ -17,7 +17,7 @@ public struct IOError: Error, Equatable, Sendable, CustomStringConvertible {
 /// The one seam for POSIX calls: retries EINTR, reports EAGAIN as `nil`, traps on
 /// EBADF/EFAULT (a programming error, not a runtime condition), throws anything else.
 @discardableResult
-func syscall<T: BinaryInteger>(
+package func syscall<T: BinaryInteger>(
     wouldBlockIsNil: Bool = false, _ function: String = #function, _ body: () -> T
 ) throws(IOError) -> T? {
     while true {
@@ -35,6 +35,6 @@ func syscall<T: BinaryInteger>(
 
 /// `syscall` for calls that cannot return EAGAIN.
 @discardableResult
-func sys<T: BinaryInteger>(_ function: String, _ body: () -> T) throws(IOError) -> T {
+package func sys<T: BinaryInteger>(_ function: String, _ body: () -> T) throws(IOError) -> T {
     try syscall(wouldBlockIsNil: false, function, body)!  // nil only when wouldBlockIsNil
 }

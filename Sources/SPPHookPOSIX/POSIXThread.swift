@@ -8,8 +8,8 @@ import Synchronization
 /// (``spawn(name:_:)``), a detached one, or a joined one for half of a piece of work.
 public enum POSIXThread {
     private final class Box {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+        package let body: @Sendable () -> Void
+        package init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 
     /// Starts `body` on a new thread named `name` (the first 15 bytes; `top -H` shows it, and
@@ -26,7 +26,7 @@ public enum POSIXThread {
     }
 
     private final class Outcome<A: Sendable>: Sendable {
-        let value = Mutex<A?>(nil)
+        package let value = Mutex<A?>(nil)
     }
 
     /// Runs `a` on a new thread named `name` while `b` runs on this one, and returns both

@@ -78,12 +78,12 @@ public enum Socket {
     }
 
     /// Accepts one connection (non-blocking, close-on-exec), or nil when none is pending.
-    static func accept(_ listener: Int32) throws(IOError) -> Int32? {
+    package static func accept(_ listener: Int32) throws(IOError) -> Int32? {
         try syscall(wouldBlockIsNil: true, "accept4") { spp_accept_nonblocking_cloexec(listener) }
     }
 
     /// Sends `bytes[offset...]` without raising SIGPIPE. Returns bytes sent, or nil when the socket is full.
-    static func send(_ fd: Int32, _ bytes: [UInt8], from offset: Int) throws(IOError) -> Int? {
+    package static func send(_ fd: Int32, _ bytes: [UInt8], from offset: Int) throws(IOError) -> Int? {
         try syscall(wouldBlockIsNil: true, "send") {
             // Callers send what is left (offset < count): the buffer is not empty.
             bytes.withUnsafeBytes { p in Glibc.send(fd, p.baseAddress! + offset, p.count - offset, Int32(MSG_NOSIGNAL)) }
@@ -91,7 +91,7 @@ public enum Socket {
     }
 
     /// Reads into `buffer`. Returns bytes read (0 = peer closed), or nil when nothing is pending.
-    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(IOError) -> Int? {
+    package static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(IOError) -> Int? {
         try syscall(wouldBlockIsNil: true, "read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
     }
 }

@@ -12,30 +12,30 @@ import Synchronization
 /// written again from the caller's own copy (once; a second failure is the caller's to
 /// report). A file that could not be cut back is remembered as doubtful, by inode, and is
 /// cut back before anything else is appended to it, whoever opens it next in this process.
-enum DurableAppend {
+package enum DurableAppend {
     /// Why an append failed, and what the file holds now.
-    enum Failure: Error, CustomStringConvertible {
+    package enum Failure: Error, CustomStringConvertible {
         /// The file ends again where it was last synced; nothing of these bytes remains.
         case cutBack(IOError)
         /// Cutting back failed too: the file must be cut to the synced length before more is appended.
         case doubtful(IOError)
 
-        var ioError: IOError {
+        package var ioError: IOError {
             switch self {
             case .cutBack(let e), .doubtful(let e): e
             }
         }
 
-        var description: String { "\(ioError)" }
+        package var description: String { "\(ioError)" }
     }
 
     /// How many times a batch is written: once, and again after a failed sync was cut back.
-    static let attempts = 2
+    package static let attempts = 2
 
     /// Appends `bytes` to `file`, whose first `synced` bytes are durable, and syncs them.
     /// On success the durable length is `synced + bytes.count`.
     /// A failed write (ENOSPC) is cut back and reported at once: writing again would fail alike.
-    static func append(_ bytes: [UInt8], to file: any AppendFile, synced: Int64) throws(Failure) {
+    package static func append(_ bytes: [UInt8], to file: any AppendFile, synced: Int64) throws(Failure) {
         var attempt = 1
         while true {
             do throws(IOError) {
@@ -68,7 +68,7 @@ enum DurableAppend {
     /// Appends to a file that keeps no synced length of its own (sink outputs, dead letters,
     /// the sink registry): what it holds when opened counts as synced, unless an earlier
     /// append in this process could not cut it back; then it is cut back first.
-    static func append(_ bytes: [UInt8], to file: any AppendFile) throws(IOError) {
+    package static func append(_ bytes: [UInt8], to file: any AppendFile) throws(IOError) {
         let id = try FileID(file)
         if let length = doubtful.withLock({ $0[id] }) {
             try cut(file, to: length)
@@ -84,17 +84,17 @@ enum DurableAppend {
     }
 
     /// Cuts `file` back to `length` and makes that durable.
-    static func cut(_ file: any AppendFile, to length: Int64) throws(IOError) {
+    package static func cut(_ file: any AppendFile, to length: Int64) throws(IOError) {
         try file.truncate(to: length)
         try file.sync()
     }
 
     /// A file by device and inode: the same file under any name, or after a rename.
-    struct FileID: Hashable {
-        var device: UInt64
-        var inode: UInt64
+    package struct FileID: Hashable {
+        package var device: UInt64
+        package var inode: UInt64
 
-        init(_ file: any AppendFile) throws(IOError) {
+        package init(_ file: any AppendFile) throws(IOError) {
             var st = stat()
             try sys("fstat") { fstat(file.descriptor, &st) }
             (device, inode) = (UInt64(st.st_dev), UInt64(st.st_ino))
