@@ -87,17 +87,25 @@ struct Serve: ParsableCommand {
         notifier.notify(Self.ready(daemon))
         reporter.start()
         serveSignals(signals, daemon: daemon, reporter: reporter, descriptors: descriptors, notifier: notifier, logger: logger)
-        Self.reportLeftovers(after: "the stop")
+        if !Self.reportLeftovers(after: "the stop") {
+            // A thread that could not be stopped may be inside libjq, libcurl or OpenSSL:
+            // the exit handlers (OPENSSL_cleanup among them) must not free what it uses.
+            // quick_exit runs none of them; what it was delivering is sent again after a
+            // restart, so the stop itself still succeeds.
+            fflush(nil)
+            quick_exit(0)
+        }
     }
 
     /// Says which threads are still running once everything was told to stop and joined:
     /// none, unless a delivery (a jq program that never ends, a hung receiver) or the disk
-    /// did not finish within the timeout. What such a sink was delivering is sent again
-    /// after a restart, so the stop itself still succeeds.
-    static func reportLeftovers(after what: String) {
+    /// did not finish within the timeout. False when some are.
+    @discardableResult
+    static func reportLeftovers(after what: String) -> Bool {
         let left = ThreadCensus.others()
-        guard !left.isEmpty else { return }
+        guard !left.isEmpty else { return true }
         printError("spp-hookd: \(left.count) threads still running after \(what): \(left.joined(separator: ", "))")
+        return false
     }
 
     /// The main thread's work once started: wait for signals (everything else runs on the
