@@ -53,15 +53,21 @@ final class EventLoop: RoundScheduler, @unchecked Sendable {
         thread = POSIXThread.spawn(name: "intake") { [self] in run() }
     }
 
-    /// Ends the loop once the tasks queued before it have run, waits for its thread, and
-    /// closes its descriptors (not the ones it watched: their owners close those). Tasks
-    /// queued after it never run. Never call it on the loop itself.
+    /// Ends the loop once the tasks queued before it have run, and waits for its thread.
+    /// Tasks queued after it never run. Never call it on the loop itself.
+    ///
+    /// Its descriptors stay open until the loop is released: a late `execute` (a log
+    /// completion for a connection closed at the timeout) must write to this eventfd, never
+    /// to whatever file got its number after a close.
     func stop() {
         precondition(!inLoop, "an event loop cannot stop itself")
         guard let thread else { return }
         execute { [self] in running = false }
         thread.join()
         self.thread = nil
+    }
+
+    deinit {
         close(epfd)
         close(wakeFD)
     }
