@@ -53,10 +53,20 @@ package final class WorkerThread: Sendable {
         shared.wake.notify()
     }
 
-    /// Runs `task` on the thread, after the tasks queued before it.
+    /// Runs `task` on the thread, after the tasks queued before it (never after ``finish()``).
     package func async(_ task: @escaping @Sendable () -> Void) {
-        shared.queue.withLock { $0.tasks.append(task) }
-        shared.wake.notify()
+        _ = enqueue(task)
+    }
+
+    /// False when the queue was finished (the task will not run).
+    private func enqueue(_ task: @escaping @Sendable () -> Void) -> Bool {
+        let queued = shared.queue.withLock { q in
+            if q.finishing { return false }
+            q.tasks.append(task)
+            return true
+        }
+        if queued { shared.wake.notify() }
+        return queued
     }
 
     /// Runs `task` on the thread once `seconds` have passed.
@@ -69,12 +79,13 @@ package final class WorkerThread: Sendable {
     }
 
     /// Runs `task` on the thread and waits for it (never call it from the thread itself).
+    /// After ``finish()`` the thread is gone and nothing else runs: it runs here.
     package func sync(_ task: @escaping @Sendable () -> Void) {
         let done = Signal()
-        async {
+        guard enqueue({
             task()
             done.notify()
-        }
+        }) else { return task() }
         done.wait(seconds: nil)
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import SPPHookPOSIX
 import SPPHookServer
+import Synchronization
 import Testing
 
 /// Services start in order and stop in reverse: a stop ends every thread the daemon started
@@ -50,6 +51,30 @@ struct LifecycleTests {
         try waitFor { daemon.stderr.contains("cursor") }
         #expect(!daemon.stderr.contains("threads still running"), "\(daemon.stderr)")
         #expect(daemon.stderr.contains("event log open"), "the failure comes after the log opened: \(daemon.stderr)")
+    }
+
+    /// A queue whose thread ended runs `sync` work on the caller instead of waiting for ever
+    /// (a drain or checkpoint asked for after the log stopped), and its thread is gone.
+    @Test func aFinishedWorkerQueueRunsSyncWorkOnTheCaller() throws {
+        let queue = WorkerThread(name: "finished-queue")
+        let before = Flag(), ran = Flag(), returned = Signal()
+        queue.async { before.set() }
+        queue.finish()
+        #expect(before.isSet, "what was queued before finish() ran")
+        #expect(!ThreadCensus.others().contains("finished-queue"))
+        let caller = POSIXThread.spawn(name: "sync-caller") {
+            queue.sync { ran.set() }
+            returned.notify()
+        }
+        #expect(returned.wait(seconds: 30), "sync on a finished queue must not wait for a thread that is gone")
+        if ran.isSet { caller.join() }
+        #expect(ran.isSet)
+    }
+
+    final class Flag: Sendable {
+        private let value = Atomic(false)
+        func set() { value.store(true, ordering: .releasing) }
+        var isSet: Bool { value.load(ordering: .acquiring) }
     }
 
     /// The census sees a thread of this process by name while it runs, and not once joined.
