@@ -13,6 +13,7 @@ int spp_accept_nonblocking_cloexec(int listener) {
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <time.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -116,6 +117,16 @@ int spp_epoll_wait(int epfd, int *fds, unsigned *events, int max, int timeout_ms
 int spp_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
 
 int spp_thread_id(void) { return (int)syscall(SYS_gettid); }
+
+int spp_join_thread(pthread_t thread, double seconds) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    if (seconds < 0) seconds = 0;
+    long long ns = deadline.tv_nsec + (long long)((seconds - (double)(long long)seconds) * 1e9);
+    deadline.tv_sec += (time_t)seconds + (time_t)(ns / 1000000000LL);
+    deadline.tv_nsec = (long)(ns % 1000000000LL);
+    return pthread_timedjoin_np(thread, NULL, &deadline);
+}
 
 void spp_set_thread_name(const char *name) {
     char buffer[16];

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+import CShims
 import Glibc
 import Synchronization
 
@@ -21,5 +22,14 @@ public final class JoinableThread: Sendable {
             return t
         }) else { return }
         pthread_join(t, nil)
+    }
+
+    /// Waits up to `seconds` for the thread to end; true once it ended and was joined, false
+    /// when it still runs (it can be joined later). Never call it from the thread itself.
+    public func join(within seconds: Double) -> Bool {
+        guard let t = thread.withLock({ $0 }) else { return true }
+        guard spp_join_thread(t, seconds) == 0 else { return false }
+        thread.withLock { $0 = nil }
+        return true
     }
 }

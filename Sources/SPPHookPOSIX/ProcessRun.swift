@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 package import CShims
-package import Glibc
+import Glibc
 
 /// One bounded run of a child process: stdin written from memory, stdout/stderr captured
 /// (up to a limit, the rest drained), a deadline with SIGTERM then SIGKILL to its process

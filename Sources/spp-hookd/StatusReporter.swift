@@ -16,7 +16,6 @@ final class StatusReporter: Sendable {
     let logger: Logger
     private let wake = Signal()
     private let stopping = Mutex(false)
-    private let stopped = Signal()
     private let thread = Mutex<JoinableThread?>(nil)
 
     init(daemon: Daemon, notifier: SystemdNotifier, logger: Logger) {
@@ -28,8 +27,7 @@ final class StatusReporter: Sendable {
     func stop() {
         stopping.withLock { $0 = true }
         wake.notify()
-        guard let running = thread.withLock({ $0 }) else { return }
-        if stopped.wait(seconds: 5) { running.join() }
+        _ = thread.withLock({ $0 })?.join(within: 5)
     }
 
     func start() {
@@ -39,7 +37,6 @@ final class StatusReporter: Sendable {
             logger.info("watchdog enabled", metadata: ["intervalMs": "\(watchdog / 1000)"])
         }
         let started = POSIXThread.spawn(name: "status-reporter") { [self] in
-            defer { stopped.notify() }
             var lastStatus = ""
             while true {
                 wake.wait(seconds: min(period, 2.0))

@@ -12,6 +12,7 @@ int spp_accept_nonblocking_cloexec(int listener);
 /// that writes the signal number (one byte) into it. Returns the read end, or -1 (errno set).
 int spp_install_signal_pipe(const int *signals, int count);
 
+#include <pthread.h>
 #include <sys/types.h>
 
 /// Spawns argv[0] (searched in PATH) with `envp` in a new session, so it leads its own
@@ -30,6 +31,10 @@ void spp_set_thread_name(const char *name);
 
 /// The calling thread's kernel id (its entry in /proc/self/task).
 int spp_thread_id(void);
+
+/// pthread_timedjoin_np with a timeout relative to now: 0 once `thread` ended and was
+/// joined, ETIMEDOUT when it still runs after `seconds`.
+int spp_join_thread(pthread_t thread, double seconds);
 
 /// malloc_trim(0): gives memory that malloc holds free back to the system.
 void spp_release_free_memory(void);

@@ -45,7 +45,6 @@ public final class SinkRunner: Sendable {
     let state = Mutex(State())
     /// The window, the delivery threads and the dead letters (``DeliveryDriver``).
     let driver: DeliveryDriver
-    let stopped = Signal()
     private let thread = Mutex<JoinableThread?>(nil)
     private let startPosition: CursorStore.Position
     /// The saved cursor's seq when it was ahead of the log at start-up (the log then
@@ -128,8 +127,7 @@ public final class SinkRunner: Sendable {
     /// Waits up to `timeout` for the runner to finish stopping, then for its threads to end;
     /// a delivery still running then keeps them (it is sent again after a restart).
     public func waitUntilStopped(timeout: Double) {
-        guard let running = thread.withLock({ $0 }) else { return }
-        if stopped.wait(seconds: timeout) { running.join() }
+        _ = thread.withLock({ $0 })?.join(within: timeout)
     }
 
     /// How often, at most, a moving cursor is fdatasync'ed. Every move is written at once
@@ -155,7 +153,6 @@ public final class SinkRunner: Sendable {
             let (stopping, inFlight) = (state.withLock { $0.stopping }, driver.inFlightJobs)
             if stopping && inFlight == 0 {
                 persist(scanned: scanned, saved: &saved, syncNow: true)
-                stopped.notify()
                 return
             }
             persist(scanned: scanned, saved: &saved)  // drops the finished prefix: room to refill

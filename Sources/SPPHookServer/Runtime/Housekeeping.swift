@@ -17,7 +17,6 @@ final class Housekeeping: Sendable {
     private let clock: any WallClock
     private let wake = Signal()
     private let stopping = Atomic(false)
-    private let stopped = Signal()
     private let thread = Mutex<JoinableThread?>(nil)
 
     init(log: EventLog, health: HealthCheck, statusPath: String, checkpointSeconds: Int, clock: any WallClock,
@@ -30,7 +29,6 @@ final class Housekeeping: Sendable {
     func start() {
         let started = POSIXThread.spawn(name: "housekeeping") { [self] in
             run()
-            stopped.notify()
         }
         thread.withLock { $0 = started }
     }
@@ -40,8 +38,7 @@ final class Housekeeping: Sendable {
     func stop(timeout: Double) {
         stopping.store(true, ordering: .releasing)
         wake.notify()
-        guard let running = thread.withLock({ $0 }) else { return }
-        if stopped.wait(seconds: timeout) { running.join() }
+        _ = thread.withLock({ $0 })?.join(within: timeout)
     }
 
     private func run() {
